@@ -1,0 +1,25 @@
+//! Probes for load balancers and orchestrators.
+
+use actix_web::{get, web, HttpResponse};
+use diesel::connection::SimpleConnection;
+
+use crate::error::AppError;
+use crate::startup::AppState;
+
+/// The process is up.
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+/// The database answers; 503 otherwise.
+#[get("/readyz")]
+pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    state
+        .db(|conn| {
+            conn.batch_execute("SELECT 1")
+                .map_err(|e| AppError::Unavailable(e.into()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}

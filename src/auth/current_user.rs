@@ -1,0 +1,80 @@
+//! The `CurrentUser` extractor: the signed-in user, from `Authorization: Bearer <token>` (API
+//! clients) or the session cookie (the browser). A token is accepted only while its user is
+//! active and its version matches the user's, so deactivation and "sign out everywhere" take
+//! effect at once.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
+
+use crate::db::users::User;
+use crate::domain::user::Role;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+#[derive(Clone, Debug)]
+pub struct CurrentUser(pub User);
+
+impl CurrentUser {
+    pub fn id(&self) -> i64 {
+        self.0.id
+    }
+
+    pub fn role(&self) -> Role {
+        self.0.role()
+    }
+
+    /// Refuses (403) unless the user holds at least `role`.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.role() >= role {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the {} role",
+                role.as_str()
+            )))
+        }
+    }
+}
+
+/// The token a request carries, Bearer header first.
+pub fn token_from_request(req: &HttpRequest) -> Option<String> {
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let (scheme, token) = value.split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| token.trim().to_owned());
+    }
+    req.cookie(super::SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+impl FromRequest for CurrentUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = token_from_request(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
+            let refused = || {
+                AppError::unauthorized("sign in first: the token is missing, expired or revoked")
+            };
+            let token = token.ok_or_else(refused)?;
+            let claims = state.tokens.verify(&token).ok_or_else(refused)?;
+            let user_id: i64 = claims.sub.parse().map_err(|_| refused())?;
+            let user = state
+                .db(move |conn| crate::db::users::find(conn, user_id))
+                .await?;
+            match user {
+                Some(user) if user.active && user.token_version == claims.ver => {
+                    Ok(CurrentUser(user))
+                }
+                _ => Err(refused()),
+            }
+        })
+    }
+}

@@ -1,0 +1,366 @@
+//! Typed settings read from the environment (and an optional `.env`).
+//!
+//! Every variable is parsed here once; a bad value stops start-up with one line that names
+//! the variable (exit code 2, see `main.rs`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Where the data lives: an SQLite file (the default) or a PostgreSQL server.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            url::Url::parse(raw).map_err(|e| format!("not a valid PostgreSQL URL ({e})"))?;
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let path = raw
+            .strip_prefix("sqlite://")
+            .or_else(|| raw.strip_prefix("sqlite:"))
+            .ok_or_else(|| "expected sqlite://<path> or postgres://user@host/db".to_owned())?;
+        if path.is_empty() {
+            return Err("the SQLite path is empty".to_owned());
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, Self::Postgres(_))
+    }
+
+    /// A form safe for logs: the password of a PostgreSQL URL is hidden.
+    pub fn redacted(&self) -> String {
+        match self {
+            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Postgres(raw) => match url::Url::parse(raw) {
+                Ok(mut url) => {
+                    if url.password().is_some() {
+                        let _ = url.set_password(Some("***"));
+                    }
+                    url.to_string()
+                }
+                Err(_) => "postgres://(unparseable)".to_owned(),
+            },
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    Id,
+    En,
+}
+
+impl Locale {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "id" => Some(Self::Id),
+            "en" => Some(Self::En),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Id => "id",
+            Self::En => "en",
+        }
+    }
+}
+
+/// Everything the service needs to run, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: SocketAddr,
+    pub database_url: DatabaseUrl,
+    pub data_dir: PathBuf,
+    /// `None` means "generate and keep one under the data directory" (SQLite mode only).
+    pub jwt_secret: Option<SecretString>,
+    pub base_url: String,
+    pub locale: Locale,
+    pub timezone: chrono_tz::Tz,
+    pub mail_url: Option<String>,
+    pub mail_from: String,
+    /// Lifetime of a sign-in token, in minutes.
+    pub token_ttl_minutes: i64,
+    /// Largest JSON body accepted, in bytes.
+    pub json_limit_bytes: usize,
+    /// Email of the first admin created on an empty database.
+    pub admin_email: String,
+    /// HTTP worker threads; `None` lets actix choose (one per core).
+    pub workers: Option<usize>,
+    /// Pool size for database connections.
+    pub db_pool_size: u32,
+}
+
+/// A variable that could not be used, with the reason.
+#[derive(Debug, thiserror::Error)]
+#[error("{variable}: {message}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub message: String,
+}
+
+fn bad(variable: &'static str, message: impl Into<String>) -> ConfigError {
+    ConfigError {
+        variable,
+        message: message.into(),
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (after `.env` was loaded by the caller).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|key| std::env::var(key).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Builds settings from any key lookup: the environment in production, a map in tests.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let bind = match get("TANGGAP_BIND") {
+            Some(raw) => raw.trim().parse::<SocketAddr>().map_err(|_| {
+                bad(
+                    "TANGGAP_BIND",
+                    format!("'{raw}' is not an address like 127.0.0.1:8080"),
+                )
+            })?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let data_dir = PathBuf::from(get("TANGGAP_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database_url = match get("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw).map_err(|m| bad("DATABASE_URL", m))?,
+            None => DatabaseUrl::Sqlite(data_dir.join("tanggap.db")),
+        };
+        let jwt_secret = match get("TANGGAP_JWT_SECRET") {
+            Some(raw) if raw.len() < 32 => {
+                return Err(bad(
+                    "TANGGAP_JWT_SECRET",
+                    "must be at least 32 characters long",
+                ));
+            }
+            Some(raw) => Some(SecretString::from(raw)),
+            None if database_url.is_postgres() => {
+                return Err(bad(
+                    "TANGGAP_JWT_SECRET",
+                    "is required with PostgreSQL so that every app server signs alike \
+                     (generate one with: openssl rand -hex 32)",
+                ));
+            }
+            None => None,
+        };
+        let base_url = match get("TANGGAP_BASE_URL") {
+            Some(raw) => {
+                let url = url::Url::parse(raw.trim())
+                    .map_err(|e| bad("TANGGAP_BASE_URL", format!("'{raw}' is not a URL ({e})")))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(bad(
+                        "TANGGAP_BASE_URL",
+                        "must start with http:// or https://",
+                    ));
+                }
+                raw.trim().trim_end_matches('/').to_owned()
+            }
+            None => format!("http://{bind}"),
+        };
+        let locale = match get("TANGGAP_LOCALE") {
+            Some(raw) => Locale::parse(&raw)
+                .ok_or_else(|| bad("TANGGAP_LOCALE", format!("'{raw}' is not one of: id, en")))?,
+            None => Locale::Id,
+        };
+        let timezone = match get("TANGGAP_TIMEZONE") {
+            Some(raw) => raw.trim().parse::<chrono_tz::Tz>().map_err(|_| {
+                bad(
+                    "TANGGAP_TIMEZONE",
+                    format!("'{raw}' is not an IANA time zone like Asia/Jakarta"),
+                )
+            })?,
+            None => chrono_tz::Asia::Jakarta,
+        };
+        let mail_url = get("TANGGAP_MAIL_URL");
+        if let Some(raw) = &mail_url {
+            let ok = raw == "log:"
+                || raw.starts_with("file://")
+                || raw.starts_with("smtp://")
+                || raw.starts_with("smtps://");
+            if !ok {
+                return Err(bad(
+                    "TANGGAP_MAIL_URL",
+                    "expected smtp://…, smtps://…, file://<dir> or log:",
+                ));
+            }
+        }
+        let mail_from =
+            get("TANGGAP_MAIL_FROM").unwrap_or_else(|| "Tanggap <tanggap@localhost>".into());
+        let token_ttl_minutes =
+            parse_number(&get, "TANGGAP_TOKEN_TTL_MINUTES", 12 * 60, 5, 60 * 24 * 30)?;
+        let json_limit_bytes = parse_number(
+            &get,
+            "TANGGAP_JSON_LIMIT_BYTES",
+            256 * 1024,
+            1024,
+            16 * 1024 * 1024,
+        )? as usize;
+        let workers = match get("TANGGAP_WORKERS") {
+            Some(_) => Some(parse_number(&get, "TANGGAP_WORKERS", 0, 1, 256)? as usize),
+            None => None,
+        };
+        let db_pool_size = parse_number(&get, "TANGGAP_DB_POOL_SIZE", 8, 1, 256)? as u32;
+        let admin_email =
+            get("TANGGAP_ADMIN_EMAIL").unwrap_or_else(|| "admin@tanggap.local".into());
+        if crate::domain::user::Email::parse(&admin_email).is_err() {
+            return Err(bad(
+                "TANGGAP_ADMIN_EMAIL",
+                format!("'{admin_email}' is not an email address"),
+            ));
+        }
+        Ok(Self {
+            bind,
+            database_url,
+            data_dir,
+            jwt_secret,
+            base_url,
+            locale,
+            timezone,
+            mail_url,
+            mail_from,
+            token_ttl_minutes,
+            json_limit_bytes,
+            admin_email,
+            workers,
+            db_pool_size,
+        })
+    }
+
+    /// The JWT signing secret: the configured one, or one generated on first start and kept in
+    /// `<data dir>/jwt_secret` (readable by the owner only) so that restarts keep sessions.
+    pub fn resolve_jwt_secret(&self) -> anyhow::Result<SecretString> {
+        if let Some(secret) = &self.jwt_secret {
+            return Ok(secret.clone());
+        }
+        load_or_create_secret(&self.data_dir.join("jwt_secret"))
+    }
+}
+
+fn parse_number(
+    get: &impl Fn(&str) -> Option<String>,
+    variable: &'static str,
+    default: i64,
+    min: i64,
+    max: i64,
+) -> Result<i64, ConfigError> {
+    match get(variable) {
+        None => Ok(default),
+        Some(raw) => match raw.trim().parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(bad(
+                variable,
+                format!("'{raw}' is not a whole number from {min} to {max}"),
+            )),
+        },
+    }
+}
+
+fn load_or_create_secret(path: &Path) -> anyhow::Result<SecretString> {
+    use anyhow::Context;
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let existing = existing.trim().to_owned();
+        if existing.len() >= 32 {
+            return Ok(SecretString::from(existing));
+        }
+    }
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let secret = crate::auth::random_token(48);
+    write_private_file(path, &secret).with_context(|| format!("writing {}", path.display()))?;
+    Ok(SecretString::from(secret))
+}
+
+#[cfg(unix)]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private_file(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}
+
+/// Keeps secrets out of `Debug` output of structs that hold them.
+pub fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_environment() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(
+            s.database_url,
+            DatabaseUrl::Sqlite(PathBuf::from("./data/tanggap.db"))
+        );
+        assert_eq!(s.timezone, chrono_tz::Asia::Jakarta);
+        assert_eq!(s.locale, Locale::Id);
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            ("TANGGAP_BIND", "nowhere"),
+            ("DATABASE_URL", "mysql://x"),
+            ("TANGGAP_LOCALE", "fr"),
+            ("TANGGAP_TIMEZONE", "Mars/Olympus"),
+            ("TANGGAP_BASE_URL", "ftp://x"),
+            ("TANGGAP_JWT_SECRET", "short"),
+            ("TANGGAP_MAIL_URL", "carrier-pigeon"),
+            ("TANGGAP_TOKEN_TTL_MINUTES", "-1"),
+        ];
+        for (variable, value) in cases {
+            let err = settings(&[(variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value}");
+        }
+    }
+
+    #[test]
+    fn postgres_requires_a_jwt_secret() {
+        let err =
+            settings(&[("DATABASE_URL", "postgres://postgres@127.0.0.1/tanggap")]).unwrap_err();
+        assert_eq!(err.variable, "TANGGAP_JWT_SECRET");
+    }
+
+    #[test]
+    fn redacted_url_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://u:hunter2@db/tanggap").unwrap();
+        assert!(!url.redacted().contains("hunter2"));
+    }
+}

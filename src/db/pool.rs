@@ -1,0 +1,114 @@
+//! The connection pool, connection set-up per backend, and the embedded migrations.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use super::DbConnection;
+use crate::config::DatabaseUrl;
+
+pub type DbPool = r2d2::Pool<Manager>;
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Opens connections of the backend the URL names (diesel's own `establish` would guess,
+/// and SQLite accepts any string as a file name).
+#[derive(Clone, Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl Manager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+/// SQLite settings applied to every connection: WAL so readers never block the writer,
+/// synchronous=FULL so an answered write survives a power loss, foreign keys enforced, and a
+/// busy timeout so concurrent writers queue instead of failing with "database is locked".
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 10000;";
+
+pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<DbConnection> {
+    match url {
+        DatabaseUrl::Postgres(raw) => {
+            diesel::PgConnection::establish(raw).map(DbConnection::Postgres)
+        }
+        DatabaseUrl::Sqlite(path) => {
+            let path = path.to_string_lossy();
+            let mut conn = diesel::SqliteConnection::establish(&path)?;
+            conn.batch_execute(SQLITE_PRAGMAS)
+                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+/// Creates the SQLite directory if needed, applies pending migrations, and returns a pool.
+pub fn connect_pool(url: &DatabaseUrl, size: u32) -> anyhow::Result<DbPool> {
+    if let DatabaseUrl::Sqlite(path) = url {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+    }
+    let mut conn = establish(url).with_context(|| format!("connecting to {}", url.redacted()))?;
+    run_migrations(&mut conn)?;
+    drop(conn);
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .test_on_check_out(true)
+        .build(Manager::new(url.clone()))
+        .context("building the connection pool")
+}
+
+/// A pool that does not connect until asked, so the service can start (and answer /readyz
+/// with 503) while the database is away.
+pub fn lazy_pool(url: &DatabaseUrl, size: u32) -> DbPool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(0))
+        .connection_timeout(Duration::from_secs(5))
+        .build_unchecked(Manager::new(url.clone()))
+}
+
+pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
+    let applied = match conn {
+        DbConnection::Postgres(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.len()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|v| v.len()),
+    }
+    .map_err(|e| anyhow::anyhow!("applying migrations: {e}"))?;
+    if applied > 0 {
+        tracing::info!(migrations.applied = applied, "database schema updated");
+    }
+    Ok(())
+}

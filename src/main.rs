@@ -1,0 +1,197 @@
+//! The `tanggap` command: serve the desk, migrate, and manage users.
+
+use std::io::{IsTerminal, Read};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tanggap::accounts::{self, UserInput, UserPatch};
+use tanggap::config::Settings;
+use tanggap::startup::Application;
+
+#[derive(Parser)]
+#[command(
+    name = "tanggap",
+    version,
+    about = "Complaint and feedback desk for small online sellers"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the web service (creates and migrates the database, and a first admin if none)
+    Serve,
+    /// Apply pending database migrations and exit
+    Migrate,
+    /// Manage users
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from stdin when piped, otherwise generated and printed
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["agent", "manager", "admin"])]
+        role: String,
+        /// Email of the user's manager (who receives their overdue alerts)
+        #[arg(long)]
+        manager: Option<String>,
+        /// Interface language: id or en
+        #[arg(long)]
+        locale: Option<String>,
+    },
+    /// Set a user's password (from stdin when piped, otherwise generated); revokes their sessions
+    SetPassword {
+        #[arg(long)]
+        email: String,
+    },
+    /// Deactivate a user: they cannot sign in, and their tokens stop working at once
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// List users
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = dotenvy::dotenv();
+    tanggap::telemetry::init();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("configuration error: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Serve => serve(settings),
+        Command::Migrate => tanggap::db::connect_pool(&settings.database_url, 1).map(|_| {
+            println!("migrations applied to {}", settings.database_url.redacted());
+        }),
+        Command::User(command) => user_command(&settings, command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings.clone()).await?;
+        if let Some(admin) = &app.first_admin {
+            println!(
+                "First admin created. Sign in and change this password; it is shown only once."
+            );
+            println!("  email:    {}", admin.email);
+            println!("  password: {}", admin.password);
+        }
+        println!(
+            "Tanggap listening on http://{}:{}",
+            settings.bind.ip(),
+            app.port()
+        );
+        app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+/// The password for a CLI user command: a line from stdin when something is piped in,
+/// otherwise a generated one that is printed once.
+fn password_from_stdin_or_generated() -> anyhow::Result<(String, bool)> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        let mut text = String::new();
+        stdin.lock().read_to_string(&mut text)?;
+        let line = text
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_owned();
+        if !line.is_empty() {
+            return Ok((line, false));
+        }
+    }
+    Ok((tanggap::auth::generate_password(), true))
+}
+
+fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
+    let pool = tanggap::db::connect_pool(&settings.database_url, 1)?;
+    let mut conn = pool.get()?;
+    let conn = &mut *conn;
+    let explain = |e: tanggap::error::AppError| anyhow::anyhow!("{e}");
+    match command {
+        UserCommand::Add {
+            email,
+            name,
+            role,
+            manager,
+            locale,
+        } => {
+            let manager_id = match manager {
+                Some(m) => Some(
+                    accounts::find_by_email(conn, &m)
+                        .map_err(|e| anyhow::anyhow!("--manager {m}: {e}"))?
+                        .id,
+                ),
+                None => None,
+            };
+            let (password, generated) = password_from_stdin_or_generated()?;
+            let input = UserInput {
+                email,
+                name,
+                role,
+                password: password.clone(),
+                manager_id,
+                locale,
+                must_change_password: generated,
+            };
+            let user = accounts::create_user(conn, &input, settings.locale).map_err(explain)?;
+            println!("user {} added ({}, id {})", user.email, user.role, user.id);
+            if generated {
+                println!("one-time password: {password}");
+            }
+        }
+        UserCommand::SetPassword { email } => {
+            let user = accounts::find_by_email(conn, &email).map_err(explain)?;
+            let (password, generated) = password_from_stdin_or_generated()?;
+            accounts::set_password(conn, user.id, &password, generated).map_err(explain)?;
+            println!(
+                "password of {} changed; their other sessions are signed out",
+                user.email
+            );
+            if generated {
+                println!("one-time password: {password}");
+            }
+        }
+        UserCommand::Deactivate { email } => {
+            let user = accounts::find_by_email(conn, &email).map_err(explain)?;
+            let patch = UserPatch {
+                active: Some(false),
+                ..Default::default()
+            };
+            accounts::update_user(conn, user.id, &patch).map_err(explain)?;
+            println!("{} deactivated; their sessions are signed out", user.email);
+        }
+        UserCommand::List => {
+            for u in tanggap::db::users::list(conn)? {
+                let state = if u.active { "active" } else { "deactivated" };
+                println!("{}\t{}\t{}\t{}\t{}", u.id, u.email, u.role, state, u.name);
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! Builds the application: database, first admin, HTTP server. `serve` and the tests both go
+//! through `Application::build`, so tests run the real thing on a random port.
+
+use std::net::TcpListener;
+use std::panic::AssertUnwindSafe;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::middleware::{from_fn, DefaultHeaders, Next};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use futures_util::FutureExt;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::db::{pool::PooledConnection, DbConnection, DbPool};
+use crate::error::{self, AppError};
+
+/// What every handler can reach.
+pub struct AppState {
+    pub pool: DbPool,
+    pub settings: Settings,
+    pub tokens: TokenKeys,
+}
+
+impl AppState {
+    /// Runs a database closure on the blocking pool with a pooled connection.
+    pub async fn db<F, T, E>(&self, f: F) -> Result<T, AppError>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: Into<AppError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        crate::telemetry::spawn_blocking_with_tracing(move || {
+            let mut conn: PooledConnection = pool.get()?;
+            f(&mut conn).map_err(Into::into)
+        })
+        .await?
+    }
+}
+
+/// The admin created on an empty database, to be shown once to whoever started the service.
+#[derive(Debug, Clone)]
+pub struct FirstAdmin {
+    pub email: String,
+    pub password: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub first_admin: Option<FirstAdmin>,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let secret = settings.resolve_jwt_secret()?;
+        let tokens = TokenKeys::new(&secret, settings.token_ttl_minutes);
+        let (pool, first_admin) = {
+            let settings = settings.clone();
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let pool = crate::db::connect_pool(&settings.database_url, settings.db_pool_size)?;
+                let mut conn = pool.get().context("opening a database connection")?;
+                let first_admin = crate::accounts::ensure_first_admin(&mut conn, &settings)?;
+                Ok((pool, first_admin))
+            })
+            .await
+            .context("start-up task failed")??
+        };
+        let listener = TcpListener::bind(settings.bind)
+            .with_context(|| format!("binding {} (TANGGAP_BIND)", settings.bind))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.workers;
+        let state = web::Data::new(AppState {
+            pool,
+            settings,
+            tokens,
+        });
+        let server = run(listener, state.clone(), workers)?;
+        Ok(Self {
+            port,
+            server,
+            first_admin,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn run(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    workers: Option<usize>,
+) -> anyhow::Result<Server> {
+    let json_limit = state.settings.json_limit_bytes;
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(from_fn(catch_panics))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "same-origin")),
+            )
+            .wrap(TracingLogger::default())
+            .app_data(state.clone())
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(json_limit)
+                    .error_handler(|e, _| error::json_error(e).into()),
+            )
+            .app_data(
+                web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
+            )
+            .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
+            .configure(crate::api::configure)
+            .default_service(web::to(not_found))
+    })
+    .shutdown_timeout(10)
+    .listen(listener)?;
+    if let Some(workers) = workers {
+        server = server.workers(workers);
+    }
+    Ok(server.run())
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
+    Err(AppError::NotFound("no such route".into()))
+}
+
+/// A panic in a handler becomes a logged 500 with our JSON body, never a dropped connection.
+/// (The error is returned rather than built into a response because the request cannot be
+/// cloned before routing; actix turns the error into its `error_response`.)
+pub async fn catch_panics(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+        Ok(result) => result,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Err(AppError::Internal(anyhow::anyhow!("handler panicked: {what}")).into())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{test, web, App, HttpResponse};
+
+    #[actix_web::test]
+    async fn a_panicking_handler_answers_500_json() {
+        async fn boom() -> HttpResponse {
+            panic!("boom")
+        }
+        let app = test::init_service(
+            App::new()
+                .wrap(actix_web::middleware::from_fn(super::catch_panics))
+                .route("/", web::get().to(boom)),
+        )
+        .await;
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        assert_eq!(response.status(), 500);
+        let body: serde_json::Value = test::read_body_json(response).await;
+        assert_eq!(body["error"]["code"], "internal");
+    }
+}
