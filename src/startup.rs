@@ -92,6 +92,11 @@ impl Application {
         self.port
     }
 
+    /// A handle to stop the server (tests stop theirs when they end).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -173,10 +178,17 @@ mod tests {
                 .route("/", web::get().to(boom)),
         )
         .await;
-        let response =
-            test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await;
+        // The middleware hands actix an error, which actix renders with `error_response`.
+        let error = test::try_call_service(&app, test::TestRequest::get().uri("/").to_request())
+            .await
+            .err()
+            .expect("the panic becomes an error");
+        let response = error.error_response();
         assert_eq!(response.status(), 500);
-        let body: serde_json::Value = test::read_body_json(response).await;
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
         assert_eq!(body["error"]["code"], "internal");
     }
 }

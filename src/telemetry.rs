@@ -23,6 +23,14 @@ pub fn init() {
     let _ = result;
 }
 
+/// Logging for tests: warnings and errors only (unless `RUST_LOG` says otherwise), written
+/// through the test harness so a passing test stays quiet.
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("warn,tracing_actix_web=error"));
+    let _ = fmt().with_env_filter(filter).with_test_writer().try_init();
+}
+
 /// Runs `f` on the blocking thread pool inside the caller's tracing span.
 pub async fn spawn_blocking_with_tracing<F, R>(f: F) -> Result<R, actix_web::error::BlockingError>
 where

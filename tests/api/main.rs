@@ -1,0 +1,11 @@
+//! The integration suite: each test spawns the real application on a random port with a
+//! fresh database. Tests written with `backend_tests!` run on SQLite and, when
+//! `TANGGAP_TEST_POSTGRES_URL` is set, on PostgreSQL too.
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod health;
+mod schema;
+mod users;
