@@ -100,6 +100,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// Pool size for database connections.
     pub db_pool_size: u32,
+    /// The shop's name, used in replies and emails.
+    pub shop_name: String,
+    /// Largest attachment accepted, in bytes.
+    pub max_attachment_bytes: usize,
 }
 
 /// A variable that could not be used, with the reason.
@@ -213,6 +217,14 @@ impl Settings {
             None => None,
         };
         let db_pool_size = parse_number(&get, "TANGGAP_DB_POOL_SIZE", 8, 1, 256)? as u32;
+        let shop_name = get("TANGGAP_SHOP_NAME").unwrap_or_else(|| "Tanggap".into());
+        let max_attachment_bytes = parse_number(
+            &get,
+            "TANGGAP_MAX_ATTACHMENT_BYTES",
+            20 * 1024 * 1024,
+            1024,
+            1024 * 1024 * 1024,
+        )? as usize;
         let admin_email =
             get("TANGGAP_ADMIN_EMAIL").unwrap_or_else(|| "admin@tanggap.local".into());
         if crate::domain::user::Email::parse(&admin_email).is_err() {
@@ -236,6 +248,8 @@ impl Settings {
             admin_email,
             workers,
             db_pool_size,
+            shop_name,
+            max_attachment_bytes,
         })
     }
 

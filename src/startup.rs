@@ -65,6 +65,8 @@ impl Application {
                 let pool = crate::db::connect_pool(&settings.database_url, settings.db_pool_size)?;
                 let mut conn = pool.get().context("opening a database connection")?;
                 let first_admin = crate::accounts::ensure_first_admin(&mut conn, &settings)?;
+                crate::desk::canned::seed_defaults(&mut conn)
+                    .context("loading the default canned responses")?;
                 Ok((pool, first_admin))
             })
             .await
@@ -108,8 +110,16 @@ fn run(
     workers: Option<usize>,
 ) -> anyhow::Result<Server> {
     let json_limit = state.settings.json_limit_bytes;
+    let document = crate::api::openapi::document();
     let mut server = HttpServer::new(move || {
+        use utoipa_actix_web::AppExt;
+        // The document route comes first: the /api scope answers 404 for anything it does
+        // not know, so a route registered after it under /api would never be reached.
         App::new()
+            .service(crate::api::openapi::service(document.clone()))
+            .into_utoipa_app()
+            .configure(crate::api::configure)
+            .into_app()
             .wrap(from_fn(catch_panics))
             .wrap(
                 DefaultHeaders::new()
@@ -128,7 +138,6 @@ fn run(
                 web::QueryConfig::default().error_handler(|e, _| error::query_error(e).into()),
             )
             .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()))
-            .configure(crate::api::configure)
             .default_service(web::to(not_found))
     })
     .shutdown_timeout(10)

@@ -11,7 +11,7 @@ use crate::domain::sign_in::{after_failure, locked_for, ThrottleKind};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct Login {
     pub email: String,
     pub password: String,
@@ -24,6 +24,7 @@ const WRONG_CREDENTIALS: &str = "the email or password is wrong";
 /// Failures are counted per email and per client address; past a threshold the answer is
 /// 429 with `Retry-After` until the lock expires. Unknown emails, deactivated users and
 /// wrong passwords all get the same 401, after the same amount of hashing work.
+#[utoipa::path(tag = "auth", request_body = Login, responses((status = 200, description = "`{token, token_type, expires_in, user}`"), (status = 401, description = "wrong email or password"), (status = 429, description = "too many failures; see Retry-After")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -112,6 +113,7 @@ pub async fn login(
 }
 
 /// `POST /api/auth/logout`: forgets the browser's session cookie.
+#[utoipa::path(tag = "auth", responses((status = 204, description = "cookie cleared")))]
 #[post("/auth/logout")]
 pub async fn logout() -> HttpResponse {
     let mut cookie = Cookie::build(SESSION_COOKIE, "")
@@ -124,6 +126,7 @@ pub async fn logout() -> HttpResponse {
 }
 
 /// `POST /api/auth/logout-all`: revokes every token of the signed-in user.
+#[utoipa::path(tag = "auth", responses((status = 204, description = "every token of the user revoked")))]
 #[post("/auth/logout-all")]
 pub async fn logout_everywhere(
     state: web::Data<AppState>,
@@ -136,7 +139,7 @@ pub async fn logout_everywhere(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct ChangePassword {
     pub current_password: String,
     pub new_password: String,
@@ -144,6 +147,7 @@ pub struct ChangePassword {
 
 /// `POST /api/auth/password`: the user changes their own password. Older tokens stop working;
 /// the answer carries a fresh one.
+#[utoipa::path(tag = "auth", request_body = ChangePassword, responses((status = 200, description = "`{token, user}`"), (status = 422, description = "wrong current password or weak new one")))]
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -183,6 +187,7 @@ pub async fn change_password(
 }
 
 /// `GET /api/me`: the signed-in user.
+#[utoipa::path(tag = "auth", responses((status = 200, description = "the signed-in user"), (status = 401, description = "not signed in")))]
 #[get("/me")]
 pub async fn whoami(me: CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(UserView::from(me.0))

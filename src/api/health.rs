@@ -7,12 +7,14 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 /// The process is up.
+#[utoipa::path(tag = "health", responses((status = 200, description = "up")))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
 /// The database answers; 503 otherwise.
+#[utoipa::path(tag = "health", responses((status = 200, description = "ready"), (status = 503, description = "database unreachable")))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
     state

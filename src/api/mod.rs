@@ -1,17 +1,27 @@
 //! The JSON API under /api, one file per resource, plus the health probes. Handlers are
-//! thin: parse, check the role, call `accounts`/`db`/`domain`, shape the answer.
+//! thin: parse, check the role, call `desk`/`accounts`/`db`, shape the answer. Every route is
+//! registered through utoipa, so `/api/openapi.json` lists exactly the routes that exist.
 
+pub mod actions;
+pub mod attachments;
 pub mod auth;
+pub mod canned;
+pub mod customers;
 pub mod health;
+pub mod openapi;
+pub mod replacements;
+pub mod settings;
+pub mod tickets;
 pub mod users;
+pub mod views;
 
-use actix_web::web;
+use utoipa_actix_web::service_config::ServiceConfig;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
+pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(
-            web::scope("/api")
+            utoipa_actix_web::scope("/api")
                 .service(auth::login)
                 .service(auth::logout)
                 .service(auth::logout_everywhere)
@@ -20,7 +30,44 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .service(users::list)
                 .service(users::create)
                 .service(users::get)
-                .service(users::patch),
+                .service(users::patch)
+                .service(customers::create)
+                .service(customers::list)
+                .service(customers::get)
+                .service(customers::update)
+                .service(customers::create_partner)
+                .service(customers::list_partners)
+                .service(tickets::create)
+                .service(tickets::list)
+                .service(tickets::get)
+                .service(tickets::timeline)
+                .service(tickets::update)
+                .service(actions::acknowledge)
+                .service(actions::record)
+                .service(actions::diagnose)
+                .service(actions::propose)
+                .service(actions::customer_response)
+                .service(actions::escalate)
+                .service(actions::resolve)
+                .service(actions::close)
+                .service(actions::reopen)
+                .service(actions::assign)
+                .service(actions::add_reply)
+                .service(actions::add_note)
+                .service(actions::add_promise)
+                .service(actions::keep)
+                .service(actions::add_replacement)
+                .service(replacements::list)
+                .service(replacements::update)
+                .service(canned::list)
+                .service(canned::create)
+                .service(canned::update)
+                .service(canned::render)
+                .service(canned::tone_check)
+                .service(attachments::upload)
+                .service(attachments::download)
+                .service(settings::get)
+                .service(settings::update),
         );
 }
 

@@ -45,6 +45,7 @@ impl From<User> for UserView {
     }
 }
 
+#[utoipa::path(tag = "users", responses((status = 200, description = "`{users}`"), (status = 403, description = "admins only")))]
 #[get("/users")]
 pub async fn list(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpResponse, AppError> {
     me.require(Role::Admin)?;
@@ -53,6 +54,7 @@ pub async fn list(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpRes
     Ok(HttpResponse::Ok().json(serde_json::json!({ "users": users })))
 }
 
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), responses((status = 200, description = "the user"), (status = 404, description = "no such user")))]
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -68,7 +70,7 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(UserView::from(user)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
@@ -79,6 +81,7 @@ pub struct CreateUser {
     pub locale: Option<String>,
 }
 
+#[utoipa::path(tag = "users", request_body = CreateUser, responses((status = 201, description = "created"), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -103,7 +106,7 @@ pub async fn create(
     Ok(HttpResponse::Created().json(UserView::from(user)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     pub name: Option<String>,
@@ -115,6 +118,7 @@ pub struct PatchUser {
     pub away: Option<bool>,
 }
 
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), request_body = PatchUser, responses((status = 200, description = "changed"), (status = 409, description = "last admin")))]
 #[patch("/users/{id}")]
 pub async fn patch(
     state: web::Data<AppState>,

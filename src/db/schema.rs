@@ -28,4 +28,177 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(login_throttle, users);
+diesel::table! {
+    customers (id) {
+        id -> BigInt,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        whatsapp -> Nullable<Text>,
+        instagram -> Nullable<Text>,
+        locale -> Text,
+        notes -> Text,
+        email_opt_out -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partners (id) {
+        id -> BigInt,
+        name -> Text,
+        kind -> Text,
+        contact -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        kind -> Text,
+        channel -> Text,
+        customer_id -> BigInt,
+        partner_id -> Nullable<BigInt>,
+        subject -> Text,
+        customer_words -> Text,
+        product -> Nullable<Text>,
+        order_ref -> Nullable<Text>,
+        category -> Nullable<Text>,
+        details -> Nullable<Text>,
+        root_cause -> Nullable<Text>,
+        solution_type -> Nullable<Text>,
+        solution -> Nullable<Text>,
+        proposal_state -> Nullable<Text>,
+        customer_comment -> Nullable<Text>,
+        priority -> Text,
+        stage -> Text,
+        escalated_from -> Nullable<Text>,
+        escalated_to -> Nullable<BigInt>,
+        escalation_reason -> Nullable<Text>,
+        assignee_id -> Nullable<BigInt>,
+        created_by -> Nullable<BigInt>,
+        resolution_summary -> Nullable<Text>,
+        satisfaction -> Nullable<Integer>,
+        next_promise_due_at -> Nullable<Timestamp>,
+        awaiting_customer -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        acknowledged_at -> Nullable<Timestamp>,
+        resolved_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ticket_events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        actor_id -> Nullable<BigInt>,
+        kind -> Text,
+        visibility -> Text,
+        body -> Nullable<Text>,
+        data -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    promises (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        what -> Text,
+        due_at -> Timestamp,
+        promised_by -> BigInt,
+        status -> Text,
+        note -> Nullable<Text>,
+        replaced_by -> Nullable<BigInt>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    replacements (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        item -> Text,
+        quantity -> Integer,
+        reason -> Text,
+        cost -> BigInt,
+        status -> Text,
+        needs_approval -> Bool,
+        approved_by -> Nullable<BigInt>,
+        courier -> Nullable<Text>,
+        tracking_number -> Nullable<Text>,
+        cancel_reason -> Nullable<Text>,
+        requested_by -> BigInt,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        shipped_at -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    canned_responses (id) {
+        id -> BigInt,
+        key -> Nullable<Text>,
+        step -> Text,
+        locale -> Text,
+        title -> Text,
+        body -> Text,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        event_id -> Nullable<BigInt>,
+        filename -> Text,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        uploaded_by -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_settings (key) {
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(tickets -> customers (customer_id));
+diesel::joinable!(tickets -> partners (partner_id));
+diesel::joinable!(ticket_events -> tickets (ticket_id));
+diesel::joinable!(promises -> tickets (ticket_id));
+diesel::joinable!(replacements -> tickets (ticket_id));
+diesel::joinable!(attachments -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    app_settings,
+    attachments,
+    canned_responses,
+    customers,
+    login_throttle,
+    partners,
+    promises,
+    replacements,
+    ticket_events,
+    tickets,
+    users,
+);

@@ -1,0 +1,10 @@
+DROP TABLE ticket_search;
+DROP TABLE app_settings;
+DROP TABLE attachments;
+DROP TABLE canned_responses;
+DROP TABLE replacements;
+DROP TABLE promises;
+DROP TABLE ticket_events;
+DROP TABLE tickets;
+DROP TABLE partners;
+DROP TABLE customers;

@@ -1,0 +1,40 @@
+//! Desk-wide settings admins change at run time, stored as key → text.
+
+use diesel::prelude::*;
+
+use super::schema::app_settings;
+use super::DbConnection;
+
+pub fn get(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
+    app_settings::table
+        .find(key)
+        .select(app_settings::value)
+        .first(conn)
+        .optional()
+}
+
+pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {
+    app_settings::table
+        .select((app_settings::key, app_settings::value))
+        .load(conn)
+}
+
+pub fn put(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
+    let now = super::now();
+    let updated = diesel::update(app_settings::table.find(key))
+        .set((
+            app_settings::value.eq(value),
+            app_settings::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(app_settings::table)
+            .values((
+                app_settings::key.eq(key),
+                app_settings::value.eq(value),
+                app_settings::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

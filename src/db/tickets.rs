@@ -1,0 +1,257 @@
+//! Queries on tickets: insert, fetch, the versioned update every action goes through, and the
+//! queue with its filters and keyset pagination.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{customers, tickets};
+use super::DbConnection;
+
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
+pub struct Ticket {
+    pub id: i64,
+    pub kind: String,
+    pub channel: String,
+    pub customer_id: i64,
+    pub partner_id: Option<i64>,
+    pub subject: String,
+    pub customer_words: String,
+    pub product: Option<String>,
+    pub order_ref: Option<String>,
+    pub category: Option<String>,
+    pub details: Option<String>,
+    pub root_cause: Option<String>,
+    pub solution_type: Option<String>,
+    pub solution: Option<String>,
+    pub proposal_state: Option<String>,
+    pub customer_comment: Option<String>,
+    pub priority: String,
+    pub stage: String,
+    pub escalated_from: Option<String>,
+    pub escalated_to: Option<i64>,
+    pub escalation_reason: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub resolution_summary: Option<String>,
+    pub satisfaction: Option<i32>,
+    pub next_promise_due_at: Option<NaiveDateTime>,
+    pub awaiting_customer: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = tickets)]
+pub struct NewTicket<'a> {
+    pub kind: &'a str,
+    pub channel: &'a str,
+    pub customer_id: i64,
+    pub partner_id: Option<i64>,
+    pub subject: &'a str,
+    pub customer_words: &'a str,
+    pub product: Option<&'a str>,
+    pub order_ref: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub priority: &'a str,
+    pub stage: &'a str,
+    pub assignee_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub awaiting_customer: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// Every column an action may change. `None` leaves a column alone; `Some(None)` clears it.
+#[derive(AsChangeset, Default, Debug, Clone)]
+#[diesel(table_name = tickets)]
+pub struct TicketChanges {
+    pub partner_id: Option<Option<i64>>,
+    pub subject: Option<String>,
+    pub product: Option<Option<String>>,
+    pub order_ref: Option<Option<String>>,
+    pub category: Option<Option<String>>,
+    pub details: Option<Option<String>>,
+    pub root_cause: Option<Option<String>>,
+    pub solution_type: Option<Option<String>>,
+    pub solution: Option<Option<String>>,
+    pub proposal_state: Option<Option<String>>,
+    pub customer_comment: Option<Option<String>>,
+    pub priority: Option<String>,
+    pub stage: Option<String>,
+    pub escalated_from: Option<Option<String>>,
+    pub escalated_to: Option<Option<i64>>,
+    pub escalation_reason: Option<Option<String>>,
+    pub assignee_id: Option<Option<i64>>,
+    pub resolution_summary: Option<Option<String>>,
+    pub satisfaction: Option<Option<i32>>,
+    pub next_promise_due_at: Option<Option<NaiveDateTime>>,
+    pub awaiting_customer: Option<bool>,
+    pub acknowledged_at: Option<Option<NaiveDateTime>>,
+    pub resolved_at: Option<Option<NaiveDateTime>>,
+    pub closed_at: Option<Option<NaiveDateTime>>,
+}
+
+pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
+    diesel::insert_into(tickets::table)
+        .values(new)
+        .returning(tickets::all_columns)
+        .get_result(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Ticket>> {
+    tickets::table
+        .find(id)
+        .select(Ticket::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Applies `changes` only if the ticket is still at `version` (optimistic locking); the
+/// version moves on by one. `Ok(None)` means someone else changed the ticket first.
+pub fn update_versioned(
+    conn: &mut DbConnection,
+    id: i64,
+    version: i32,
+    changes: &TicketChanges,
+    now: NaiveDateTime,
+) -> QueryResult<Option<Ticket>> {
+    diesel::update(
+        tickets::table
+            .filter(tickets::id.eq(id))
+            .filter(tickets::version.eq(version)),
+    )
+    .set((
+        changes,
+        tickets::version.eq(version + 1),
+        tickets::updated_at.eq(now),
+    ))
+    .returning(tickets::all_columns)
+    .get_result(conn)
+    .optional()
+}
+
+/// Open tickets assigned to each of these users (for fewest-open-tickets assignment).
+pub fn open_counts(conn: &mut DbConnection, user_ids: &[i64]) -> QueryResult<Vec<(i64, i64)>> {
+    let rows: Vec<(Option<i64>, i64)> = tickets::table
+        .filter(tickets::assignee_id.eq_any(user_ids))
+        .filter(tickets::stage.ne_all(["resolved", "closed"]))
+        .group_by(tickets::assignee_id)
+        .select((tickets::assignee_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, n)| id.map(|id| (id, n)))
+        .collect())
+}
+
+/// The queue's filters. Every one is backed by an index (see the migration).
+#[derive(Clone, Debug, Default)]
+pub struct TicketFilter {
+    pub stages: Vec<String>,
+    pub kind: Option<String>,
+    pub channel: Option<String>,
+    pub category: Option<String>,
+    pub priority: Option<String>,
+    pub partner_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    /// `Some(Some(id))` assigned to id, `Some(None)` unassigned.
+    pub assignee: Option<Option<i64>>,
+    pub escalated_to: Option<i64>,
+    /// Open promise due before this time.
+    pub overdue_at: Option<NaiveDateTime>,
+    /// Any open promise.
+    pub awaiting_follow_up: bool,
+    /// `Some(true)`: waiting for the customer's answer; `Some(false)`: open and waiting for us.
+    pub awaiting_customer: Option<bool>,
+    /// Ticket ids matching the full-text query (already resolved by `search::matching_ids`).
+    pub ids: Option<Vec<i64>>,
+    /// Keyset pagination: tickets with an id below this one.
+    pub before_id: Option<i64>,
+}
+
+const OPEN_STAGES: [&str; 6] = [
+    "new",
+    "acknowledged",
+    "listened",
+    "understood",
+    "solution_proposed",
+    "escalated",
+];
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &TicketFilter,
+    limit: i64,
+) -> QueryResult<Vec<Ticket>> {
+    let mut query = tickets::table.select(Ticket::as_select()).into_boxed();
+    if !filter.stages.is_empty() {
+        query = query.filter(tickets::stage.eq_any(filter.stages.clone()));
+    }
+    if let Some(v) = &filter.kind {
+        query = query.filter(tickets::kind.eq(v.clone()));
+    }
+    if let Some(v) = &filter.channel {
+        query = query.filter(tickets::channel.eq(v.clone()));
+    }
+    if let Some(v) = &filter.category {
+        query = query.filter(tickets::category.eq(v.clone()));
+    }
+    if let Some(v) = &filter.priority {
+        query = query.filter(tickets::priority.eq(v.clone()));
+    }
+    if let Some(v) = filter.partner_id {
+        query = query.filter(tickets::partner_id.eq(v));
+    }
+    if let Some(v) = filter.customer_id {
+        query = query.filter(tickets::customer_id.eq(v));
+    }
+    match filter.assignee {
+        Some(Some(id)) => query = query.filter(tickets::assignee_id.eq(id)),
+        Some(None) => query = query.filter(tickets::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(id) = filter.escalated_to {
+        query = query
+            .filter(tickets::escalated_to.eq(id))
+            .filter(tickets::stage.eq("escalated"));
+    }
+    if let Some(at) = filter.overdue_at {
+        query = query.filter(tickets::next_promise_due_at.lt(at));
+    }
+    if filter.awaiting_follow_up {
+        query = query.filter(tickets::next_promise_due_at.is_not_null());
+    }
+    match filter.awaiting_customer {
+        Some(true) => query = query.filter(tickets::awaiting_customer.eq(true)),
+        Some(false) => {
+            query = query
+                .filter(tickets::awaiting_customer.eq(false))
+                .filter(tickets::stage.eq_any(OPEN_STAGES))
+        }
+        None => {}
+    }
+    if let Some(ids) = &filter.ids {
+        query = query.filter(tickets::id.eq_any(ids.clone()));
+    }
+    if let Some(before) = filter.before_id {
+        query = query.filter(tickets::id.lt(before));
+    }
+    query.order(tickets::id.desc()).limit(limit).load(conn)
+}
+
+/// The customer names of these tickets' customers, for list views.
+pub fn customer_names(
+    conn: &mut DbConnection,
+    customer_ids: &[i64],
+) -> QueryResult<Vec<(i64, String)>> {
+    customers::table
+        .filter(customers::id.eq_any(customer_ids))
+        .select((customers::id, customers::name))
+        .load(conn)
+}

@@ -1,0 +1,1255 @@
+//! Ticket operations: intake, the playbook actions, promises, replacements, replies and notes.
+//! Each runs in one transaction: load, check access and version, ask `domain::playbook`,
+//! write the ticket with its version moved on, append the timeline events.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::Connection;
+use serde_json::json;
+
+use super::customers::{find_or_create, CustomerInput};
+use crate::config::Locale;
+use crate::db::customers::{self as customer_db, Customer};
+use crate::db::events::{self, Event, NewEvent};
+use crate::db::promises::{self, Promise};
+use crate::db::replacements::{self, NewReplacement, Replacement, ReplacementChanges};
+use crate::db::tickets::{self, NewTicket, Ticket, TicketChanges};
+use crate::db::users::{self, User};
+use crate::db::{self, app_settings, search, DbConnection};
+use crate::domain::access::{may_act, may_assign, Access};
+use crate::domain::contact::{optional_text, required_text};
+use crate::domain::playbook::{decide, Action, Outcome, ProposalState, Stage, TicketFacts};
+use crate::domain::replacement::{check_transition, ReplacementStatus, DEFAULT_APPROVAL_THRESHOLD};
+use crate::domain::ticket_number;
+use crate::domain::user::Role;
+use crate::domain::vocab::{Category, Channel, Kind, Priority, SolutionType};
+use crate::error::{AppError, FieldErrors};
+
+pub const SETTING_AUTO_ASSIGN: &str = "auto_assign";
+pub const SETTING_APPROVAL_THRESHOLD: &str = "replacement_approval_threshold";
+
+const SHORT: usize = 200;
+const LONG: usize = 10_000;
+
+fn stale() -> AppError {
+    AppError::conflict(
+        "stale",
+        "someone else changed this ticket first; reload it and try again",
+    )
+}
+
+fn refused(refusal: crate::domain::playbook::Refusal) -> AppError {
+    AppError::conflict("invalid_transition", refusal.0)
+}
+
+fn parse_into<T>(
+    fields: &mut FieldErrors,
+    field: &str,
+    raw: Option<&str>,
+    parse: fn(&str) -> Result<T, String>,
+) -> Option<T> {
+    raw.and_then(|raw| {
+        parse(raw)
+            .map_err(|m| fields.insert(field.to_owned(), m))
+            .ok()
+    })
+}
+
+fn text_field(fields: &mut FieldErrors, field: &str, raw: &str, max: usize) -> String {
+    required_text(raw, max).unwrap_or_else(|m| {
+        fields.insert(field.to_owned(), m);
+        String::new()
+    })
+}
+
+fn optional_field(
+    fields: &mut FieldErrors,
+    field: &str,
+    raw: Option<&str>,
+    max: usize,
+) -> Option<String> {
+    optional_text(raw, max).unwrap_or_else(|m| {
+        fields.insert(field.to_owned(), m);
+        None
+    })
+}
+
+fn event(
+    ticket_id: i64,
+    actor: Option<i64>,
+    kind: &str,
+    visibility: &str,
+    body: Option<String>,
+    data: serde_json::Value,
+) -> NewEvent {
+    NewEvent {
+        ticket_id,
+        actor_id: actor,
+        kind: kind.to_owned(),
+        visibility: visibility.to_owned(),
+        body,
+        data: (!data.is_null()).then(|| data.to_string()),
+        created_at: db::now(),
+    }
+}
+
+/// The searchable text of a ticket: its number, subject, the customer's words, the customer's
+/// name, product and order reference.
+fn search_document(ticket: &Ticket, customer_name: &str) -> String {
+    [
+        Some(ticket_number(ticket.id)),
+        Some(ticket.subject.clone()),
+        Some(ticket.customer_words.clone()),
+        Some(customer_name.to_owned()),
+        ticket.product.clone(),
+        ticket.order_ref.clone(),
+        ticket.details.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join("\n")
+}
+
+fn reindex(conn: &mut DbConnection, ticket: &Ticket) -> Result<(), AppError> {
+    let name = customer_db::find(conn, ticket.customer_id)?
+        .map(|c| c.name)
+        .unwrap_or_default();
+    search::index(conn, ticket.id, &search_document(ticket, &name))?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Intake
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTicketInput {
+    /// complaint (default), feedback or question
+    pub kind: Option<String>,
+    pub channel: String,
+    /// An existing customer …
+    pub customer_id: Option<i64>,
+    /// … or one to find by contact details, or create.
+    pub customer: Option<CustomerInput>,
+    pub partner_id: Option<i64>,
+    pub subject: String,
+    /// The customer's own words, pasted as they wrote them.
+    #[serde(alias = "customer_words", alias = "message")]
+    pub words: String,
+    pub product: Option<String>,
+    pub order_ref: Option<String>,
+    pub category: Option<String>,
+    /// low, normal (default), high or urgent
+    pub priority: Option<String>,
+}
+
+pub fn create(
+    conn: &mut DbConnection,
+    actor: &User,
+    input: &NewTicketInput,
+    default_locale: Locale,
+) -> Result<Ticket, AppError> {
+    let mut fields = FieldErrors::new();
+    let kind = parse_into(&mut fields, "kind", input.kind.as_deref(), Kind::parse)
+        .unwrap_or(Kind::Complaint);
+    let channel = parse_into(&mut fields, "channel", Some(&input.channel), Channel::parse);
+    let category = parse_into(
+        &mut fields,
+        "category",
+        input.category.as_deref(),
+        Category::parse,
+    );
+    let priority = parse_into(
+        &mut fields,
+        "priority",
+        input.priority.as_deref(),
+        Priority::parse,
+    )
+    .unwrap_or(Priority::Normal);
+    let subject = text_field(&mut fields, "subject", &input.subject, SHORT);
+    let words = text_field(&mut fields, "words", &input.words, LONG);
+    let product = optional_field(&mut fields, "product", input.product.as_deref(), SHORT);
+    let order_ref = optional_field(&mut fields, "order_ref", input.order_ref.as_deref(), 100);
+    if input.customer_id.is_none() && input.customer.is_none() {
+        fields.insert(
+            "customer".into(),
+            "give customer_id or an inline customer".into(),
+        );
+    }
+    if input.customer_id.is_some() && input.customer.is_some() {
+        fields.insert(
+            "customer".into(),
+            "give customer_id or an inline customer, not both".into(),
+        );
+    }
+    AppError::check(fields)?;
+    let channel = channel.ok_or_else(|| AppError::invalid("channel", "is required"))?;
+
+    conn.transaction(|conn| {
+        let customer = match (&input.customer_id, &input.customer) {
+            (Some(id), _) => customer_db::find(conn, *id)?
+                .ok_or_else(|| AppError::invalid("customer_id", "no customer has this id"))?,
+            (None, Some(inline)) => find_or_create(conn, inline, default_locale, "customer.")?.0,
+            (None, None) => return Err(AppError::invalid("customer", "is required")),
+        };
+        if let Some(partner_id) = input.partner_id {
+            if customer_db::find_partner(conn, partner_id)?.is_none() {
+                return Err(AppError::invalid("partner_id", "no partner has this id"));
+            }
+        }
+        let assignee = match app_settings::get(conn, SETTING_AUTO_ASSIGN)?.as_deref() {
+            Some("true") => least_busy_agent(conn)?.or(Some(actor.id)),
+            _ => Some(actor.id),
+        };
+        let now = db::now();
+        let ticket = tickets::insert(
+            conn,
+            &NewTicket {
+                kind: kind.as_str(),
+                channel: channel.as_str(),
+                customer_id: customer.id,
+                partner_id: input.partner_id,
+                subject: &subject,
+                customer_words: &words,
+                product: product.as_deref(),
+                order_ref: order_ref.as_deref(),
+                category: category.map(Category::as_str),
+                priority: priority.as_str(),
+                stage: Stage::New.as_str(),
+                assignee_id: assignee,
+                created_by: Some(actor.id),
+                awaiting_customer: false,
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            },
+        )?;
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                "created",
+                "public",
+                Some(words.clone()),
+                json!({ "channel": channel, "assignee_id": assignee }),
+            ),
+        )?;
+        search::index(conn, ticket.id, &search_document(&ticket, &customer.name))?;
+        Ok(ticket)
+    })
+}
+
+/// The active, present agent with the fewest open tickets; ties go to the one who has waited
+/// longest (lowest id), which makes a round robin among equals.
+fn least_busy_agent(conn: &mut DbConnection) -> Result<Option<i64>, AppError> {
+    let agents: Vec<i64> = users::list(conn)?
+        .into_iter()
+        .filter(|u| u.active && !u.away && u.role() == Role::Agent)
+        .map(|u| u.id)
+        .collect();
+    let counts = tickets::open_counts(conn, &agents)?;
+    let load = |id: i64| counts.iter().find(|(a, _)| *a == id).map_or(0, |(_, n)| *n);
+    Ok(agents.into_iter().min_by_key(|id| (load(*id), *id)))
+}
+
+// ---------------------------------------------------------------------------------------
+// The detail view
+
+/// A ticket with everything a page or client shows beside it.
+pub struct TicketDetail {
+    pub ticket: Ticket,
+    pub customer: Customer,
+    pub promises: Vec<Promise>,
+    pub replacements: Vec<Replacement>,
+    pub facts: TicketFacts,
+}
+
+pub fn load(conn: &mut DbConnection, id: i64) -> Result<Ticket, AppError> {
+    tickets::find(conn, id)?.ok_or_else(|| AppError::not_found("ticket"))
+}
+
+pub fn detail(conn: &mut DbConnection, id: i64) -> Result<TicketDetail, AppError> {
+    let ticket = load(conn, id)?;
+    let customer = customer_db::find(conn, ticket.customer_id)?
+        .ok_or_else(|| AppError::not_found("customer"))?;
+    let promises = promises::for_ticket(conn, id)?;
+    let replacements = replacements::for_ticket(conn, id)?;
+    let facts = facts_of(&ticket, &replacements);
+    Ok(TicketDetail {
+        ticket,
+        customer,
+        promises,
+        replacements,
+        facts,
+    })
+}
+
+pub fn facts_of(ticket: &Ticket, replacements: &[Replacement]) -> TicketFacts {
+    let open = replacements
+        .iter()
+        .filter(|r| {
+            ReplacementStatus::parse(&r.status)
+                .map(ReplacementStatus::is_open)
+                .unwrap_or(true)
+        })
+        .count();
+    TicketFacts {
+        kind: Kind::parse(&ticket.kind).unwrap_or(Kind::Complaint),
+        stage: Stage::parse(&ticket.stage).unwrap_or(Stage::New),
+        escalated_from: ticket
+            .escalated_from
+            .as_deref()
+            .and_then(|s| Stage::parse(s).ok()),
+        proposal: ticket
+            .proposal_state
+            .as_deref()
+            .and_then(|s| ProposalState::parse(s).ok()),
+        solution_type: ticket
+            .solution_type
+            .as_deref()
+            .and_then(|s| SolutionType::parse(s).ok()),
+        open_replacements: open,
+        replacements: replacements.len(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Playbook actions
+
+/// The input of a playbook action; which fields matter depends on the action.
+#[derive(Debug, Clone, Default)]
+pub struct ActionInput {
+    pub version: Option<i32>,
+    pub message: Option<String>,
+    pub category: Option<String>,
+    pub details: Option<String>,
+    pub product: Option<String>,
+    pub order_ref: Option<String>,
+    pub root_cause: Option<String>,
+    pub solution_type: Option<String>,
+    pub solution: Option<String>,
+    pub accepted: Option<bool>,
+    pub comment: Option<String>,
+    pub to_user_id: Option<i64>,
+    pub reason: Option<String>,
+    pub summary: Option<String>,
+}
+
+/// Runs one action in a transaction: access, version, the playbook's decision, then `apply`
+/// fills in the action's own changes and events.
+fn run<F>(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    version: Option<i32>,
+    action: Action,
+    accepted: Option<bool>,
+    apply: F,
+) -> Result<Ticket, AppError>
+where
+    F: FnOnce(
+        &mut DbConnection,
+        &Ticket,
+        Outcome,
+        &mut TicketChanges,
+        &mut Vec<NewEvent>,
+    ) -> Result<(), AppError>,
+{
+    conn.transaction(|conn| {
+        let ticket = load(conn, ticket_id)?;
+        let access =
+            may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
+        if version.is_some_and(|v| v != ticket.version) {
+            return Err(stale());
+        }
+        let facts = facts_of(&ticket, &replacements::for_ticket(conn, ticket.id)?);
+        let outcome = decide(&facts, action, accepted).map_err(refused)?;
+        let mut changes = TicketChanges::default();
+        let mut new_events = Vec::new();
+        if outcome.stage != facts.stage {
+            changes.stage = Some(outcome.stage.as_str().to_owned());
+            changes.escalated_from = Some(outcome.escalated_from.map(|s| s.as_str().to_owned()));
+        }
+        if access == Access::AllowedAndTaken {
+            changes.assignee_id = Some(Some(actor.id));
+        }
+        apply(conn, &ticket, outcome, &mut changes, &mut new_events)?;
+        let updated =
+            tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?
+                .ok_or_else(stale)?;
+        for mut e in new_events {
+            if outcome.stage != facts.stage {
+                let mut data: serde_json::Value = e
+                    .data
+                    .as_deref()
+                    .and_then(|d| serde_json::from_str(d).ok())
+                    .unwrap_or(json!({}));
+                data["stage"] = json!({ "before": facts.stage, "after": outcome.stage });
+                e.data = Some(data.to_string());
+            }
+            events::append(conn, &e)?;
+        }
+        Ok(updated)
+    })
+}
+
+pub fn act(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    action: Action,
+    input: &ActionInput,
+) -> Result<Ticket, AppError> {
+    let mut fields = FieldErrors::new();
+    let who = Some(actor.id);
+    let now = db::now();
+    match action {
+        Action::Acknowledge => {
+            let message = text_field(
+                &mut fields,
+                "message",
+                input.message.as_deref().unwrap_or(""),
+                LONG,
+            );
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |_, t, _, changes, events| {
+                    changes.acknowledged_at = Some(Some(now));
+                    events.push(event(
+                        t.id,
+                        who,
+                        "acknowledged",
+                        "public",
+                        Some(message),
+                        json!(null),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Record => {
+            let category = parse_into(
+                &mut fields,
+                "category",
+                Some(input.category.as_deref().unwrap_or("")),
+                Category::parse,
+            );
+            let details = text_field(
+                &mut fields,
+                "details",
+                input.details.as_deref().unwrap_or(""),
+                LONG,
+            );
+            let product = optional_field(&mut fields, "product", input.product.as_deref(), SHORT);
+            let order_ref =
+                optional_field(&mut fields, "order_ref", input.order_ref.as_deref(), 100);
+            AppError::check(fields)?;
+            let ticket = run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |_, t, _, changes, events| {
+                    changes.category = Some(category.map(|c| c.as_str().to_owned()));
+                    changes.details = Some(Some(details.clone()));
+                    if product.is_some() {
+                        changes.product = Some(product.clone());
+                    }
+                    if order_ref.is_some() {
+                        changes.order_ref = Some(order_ref.clone());
+                    }
+                    let data =
+                        json!({ "category": category, "product": product, "order_ref": order_ref });
+                    events.push(event(
+                        t.id,
+                        who,
+                        "recorded",
+                        "internal",
+                        Some(details),
+                        data,
+                    ));
+                    Ok(())
+                },
+            )?;
+            reindex(conn, &ticket)?;
+            Ok(ticket)
+        }
+        Action::Diagnose => {
+            let root_cause = text_field(
+                &mut fields,
+                "root_cause",
+                input.root_cause.as_deref().unwrap_or(""),
+                LONG,
+            );
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |_, t, _, changes, events| {
+                    let before = t.root_cause.clone();
+                    changes.root_cause = Some(Some(root_cause.clone()));
+                    events.push(event(
+                        t.id,
+                        who,
+                        "diagnosed",
+                        "internal",
+                        Some(root_cause),
+                        json!({ "root_cause": { "before": before } }),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Propose => {
+            let solution_type = parse_into(
+                &mut fields,
+                "solution_type",
+                Some(input.solution_type.as_deref().unwrap_or("")),
+                SolutionType::parse,
+            );
+            let solution = text_field(
+                &mut fields,
+                "solution",
+                input.solution.as_deref().unwrap_or(""),
+                LONG,
+            );
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |_, t, _, changes, events| {
+                    changes.solution_type = Some(solution_type.map(|s| s.as_str().to_owned()));
+                    changes.solution = Some(Some(solution.clone()));
+                    changes.proposal_state = Some(Some(ProposalState::Pending.as_str().to_owned()));
+                    changes.customer_comment = Some(None);
+                    // The clock is the customer's now: the ticket waits for their answer.
+                    changes.awaiting_customer = Some(true);
+                    events.push(event(
+                        t.id,
+                        who,
+                        "proposed",
+                        "public",
+                        Some(solution),
+                        json!({ "solution_type": solution_type }),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::CustomerResponse => {
+            let Some(accepted) = input.accepted else {
+                return Err(AppError::invalid(
+                    "accepted",
+                    "say whether the customer accepted (true or false)",
+                ));
+            };
+            let comment = optional_field(&mut fields, "comment", input.comment.as_deref(), LONG);
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                Some(accepted),
+                |_, t, _, changes, events| {
+                    let state = if accepted {
+                        ProposalState::Accepted
+                    } else {
+                        ProposalState::Rejected
+                    };
+                    changes.proposal_state = Some(Some(state.as_str().to_owned()));
+                    changes.customer_comment = Some(comment.clone());
+                    changes.awaiting_customer = Some(false);
+                    events.push(event(
+                        t.id,
+                        who,
+                        "customer_response",
+                        "public",
+                        comment,
+                        json!({ "accepted": accepted }),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Escalate => {
+            let reason = text_field(
+                &mut fields,
+                "reason",
+                input.reason.as_deref().unwrap_or(""),
+                LONG,
+            );
+            if input.to_user_id.is_none() {
+                fields.insert(
+                    "to_user_id".into(),
+                    "name the manager or admin to hand the ticket to".into(),
+                );
+            }
+            AppError::check(fields)?;
+            let to = input.to_user_id.unwrap_or_default();
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |conn, t, _, changes, events| {
+                    let target = users::find(conn, to)?
+                        .ok_or_else(|| AppError::invalid("to_user_id", "no user has this id"))?;
+                    if !target.active || !target.role().is_senior() {
+                        return Err(AppError::invalid(
+                            "to_user_id",
+                            "must be an active manager or admin",
+                        ));
+                    }
+                    changes.escalated_to = Some(Some(target.id));
+                    changes.escalation_reason = Some(Some(reason.clone()));
+                    changes.assignee_id = Some(Some(target.id));
+                    let data = json!({ "to_user_id": target.id, "assignee_id": { "before": t.assignee_id, "after": target.id } });
+                    events.push(event(
+                        t.id,
+                        who,
+                        "escalated",
+                        "internal",
+                        Some(reason),
+                        data,
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Resolve => {
+            let summary = text_field(
+                &mut fields,
+                "summary",
+                input.summary.as_deref().unwrap_or(""),
+                LONG,
+            );
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |conn, t, _, changes, events| {
+                    // Resolving keeps every open promise: the customer got the answer promised.
+                    for promise in promises::open_for_ticket(conn, t.id)? {
+                        promises::close(
+                            conn,
+                            promise.id,
+                            "kept",
+                            Some("kept by resolving the ticket"),
+                            None,
+                            now,
+                        )?;
+                    }
+                    changes.resolution_summary = Some(Some(summary.clone()));
+                    changes.resolved_at = Some(Some(now));
+                    changes.awaiting_customer = Some(false);
+                    changes.next_promise_due_at = Some(None);
+                    events.push(event(
+                        t.id,
+                        who,
+                        "resolved",
+                        "public",
+                        Some(summary),
+                        json!(null),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Close => run(
+            conn,
+            actor,
+            ticket_id,
+            input.version,
+            action,
+            None,
+            |_, t, _, changes, events| {
+                changes.closed_at = Some(Some(now));
+                events.push(event(t.id, who, "closed", "system", None, json!(null)));
+                Ok(())
+            },
+        ),
+        Action::Reopen => {
+            let reason = text_field(
+                &mut fields,
+                "reason",
+                input.reason.as_deref().unwrap_or(""),
+                LONG,
+            );
+            AppError::check(fields)?;
+            run(
+                conn,
+                actor,
+                ticket_id,
+                input.version,
+                action,
+                None,
+                |_, t, _, changes, events| {
+                    changes.resolved_at = Some(None);
+                    changes.closed_at = Some(None);
+                    changes.proposal_state = Some(None);
+                    changes.awaiting_customer = Some(false);
+                    events.push(event(
+                        t.id,
+                        who,
+                        "reopened",
+                        "internal",
+                        Some(reason),
+                        json!(null),
+                    ));
+                    Ok(())
+                },
+            )
+        }
+        Action::Promise | Action::Replacement => Err(AppError::Internal(anyhow::anyhow!(
+            "{action} has its own operation"
+        ))),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Editing, assignment, replies and notes
+
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketPatch {
+    pub version: i32,
+    pub priority: Option<String>,
+    pub subject: Option<String>,
+    pub category: Option<String>,
+    pub product: Option<String>,
+    pub order_ref: Option<String>,
+    pub partner_id: Option<i64>,
+}
+
+pub fn patch(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    input: &TicketPatch,
+) -> Result<Ticket, AppError> {
+    let mut fields = FieldErrors::new();
+    let priority = parse_into(
+        &mut fields,
+        "priority",
+        input.priority.as_deref(),
+        Priority::parse,
+    );
+    let category = parse_into(
+        &mut fields,
+        "category",
+        input.category.as_deref(),
+        Category::parse,
+    );
+    let subject = input
+        .subject
+        .as_deref()
+        .map(|s| text_field(&mut fields, "subject", s, SHORT));
+    let product = input
+        .product
+        .as_deref()
+        .map(|s| optional_field(&mut fields, "product", Some(s), SHORT));
+    let order_ref = input
+        .order_ref
+        .as_deref()
+        .map(|s| optional_field(&mut fields, "order_ref", Some(s), 100));
+    AppError::check(fields)?;
+    let ticket = conn.transaction(|conn| {
+        let ticket = load(conn, ticket_id)?;
+        may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
+        if input.version != ticket.version {
+            return Err(stale());
+        }
+        if let Some(partner_id) = input.partner_id {
+            if customer_db::find_partner(conn, partner_id)?.is_none() {
+                return Err(AppError::invalid("partner_id", "no partner has this id"));
+            }
+        }
+        let changes = TicketChanges {
+            priority: priority.map(|p| p.as_str().to_owned()),
+            category: category.map(|c| Some(c.as_str().to_owned())),
+            subject: subject.clone(),
+            product: product.clone(),
+            order_ref: order_ref.clone(),
+            partner_id: input.partner_id.map(Some),
+            ..Default::default()
+        };
+        let before = json!({
+            "priority": ticket.priority, "subject": ticket.subject, "category": ticket.category,
+            "product": ticket.product, "order_ref": ticket.order_ref, "partner_id": ticket.partner_id,
+        });
+        let updated = tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?.ok_or_else(stale)?;
+        let after = json!({
+            "priority": updated.priority, "subject": updated.subject, "category": updated.category,
+            "product": updated.product, "order_ref": updated.order_ref, "partner_id": updated.partner_id,
+        });
+        events::append(conn, &event(ticket.id, Some(actor.id), "updated", "internal", None, json!({ "before": before, "after": after })))?;
+        Ok::<_, AppError>(updated)
+    })?;
+    reindex(conn, &ticket)?;
+    Ok(ticket)
+}
+
+pub fn assign(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    version: Option<i32>,
+    target: Option<i64>,
+) -> Result<Ticket, AppError> {
+    conn.transaction(|conn| {
+        let ticket = load(conn, ticket_id)?;
+        may_assign(actor.id, actor.role(), ticket.assignee_id, target)
+            .map_err(AppError::Forbidden)?;
+        if version.is_some_and(|v| v != ticket.version) {
+            return Err(stale());
+        }
+        if let Some(id) = target {
+            match users::find(conn, id)? {
+                Some(u) if u.active => {}
+                Some(_) => return Err(AppError::invalid("user_id", "this user is deactivated")),
+                None => return Err(AppError::invalid("user_id", "no user has this id")),
+            }
+        }
+        let changes = TicketChanges {
+            assignee_id: Some(target),
+            ..Default::default()
+        };
+        let updated =
+            tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?
+                .ok_or_else(stale)?;
+        let data = json!({ "assignee_id": { "before": ticket.assignee_id, "after": target } });
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                "assigned",
+                "internal",
+                None,
+                data,
+            ),
+        )?;
+        Ok(updated)
+    })
+}
+
+/// A public reply to the customer (`internal: false`) or an internal note (`internal: true`).
+/// Replies count as acting on the ticket (an agent replying to an unassigned ticket takes it);
+/// notes are for collaboration and anyone may add one.
+pub fn add_message(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    version: Option<i32>,
+    body: &str,
+    internal: bool,
+) -> Result<Event, AppError> {
+    let body = required_text(body, LONG).map_err(|m| AppError::invalid("body", m))?;
+    conn.transaction(|conn| {
+        let ticket = load(conn, ticket_id)?;
+        if version.is_some_and(|v| v != ticket.version) {
+            return Err(stale());
+        }
+        if !internal {
+            if ticket.stage == Stage::Closed.as_str() {
+                return Err(AppError::conflict(
+                    "invalid_transition",
+                    "the ticket is closed; reopen it before replying",
+                ));
+            }
+            let access =
+                may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
+            if access == Access::AllowedAndTaken {
+                let changes = TicketChanges {
+                    assignee_id: Some(Some(actor.id)),
+                    ..Default::default()
+                };
+                tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?
+                    .ok_or_else(stale)?;
+            }
+        }
+        let (kind, visibility) = if internal {
+            ("note", "internal")
+        } else {
+            ("reply", "public")
+        };
+        Ok(events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                kind,
+                visibility,
+                Some(body),
+                json!(null),
+            ),
+        )?)
+    })
+}
+
+// ---------------------------------------------------------------------------------------
+// Promises (step 6)
+
+pub fn add_promise(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    version: Option<i32>,
+    due_at: DateTime<Utc>,
+    what: &str,
+) -> Result<Promise, AppError> {
+    let mut fields = FieldErrors::new();
+    let what = text_field(&mut fields, "what", what, 500);
+    let due = due_at.naive_utc();
+    if due <= db::now() {
+        fields.insert("due_at".into(), "must be in the future".into());
+    }
+    AppError::check(fields)?;
+    let mut made = None;
+    run(
+        conn,
+        actor,
+        ticket_id,
+        version,
+        Action::Promise,
+        None,
+        |conn, t, _, changes, events| {
+            let now = db::now();
+            let promise = promises::insert(conn, t.id, &what, due, actor.id, now)?;
+            // A new date replaces the old one: the earlier promise is broken, and says by what.
+            for old in promises::open_for_ticket(conn, t.id)?
+                .into_iter()
+                .filter(|p| p.id != promise.id)
+            {
+                promises::close(
+                    conn,
+                    old.id,
+                    "broken",
+                    Some("replaced by a new date"),
+                    Some(promise.id),
+                    now,
+                )?;
+                events.push(event(t.id, Some(actor.id), "promise_broken", "internal", Some(old.what.clone()), json!({ "promise_id": old.id, "due_at": old.due_at.and_utc(), "replaced_by": promise.id })));
+            }
+            changes.next_promise_due_at = Some(Some(due));
+            events.push(event(
+                t.id,
+                Some(actor.id),
+                "promise_made",
+                "public",
+                Some(what.clone()),
+                json!({ "promise_id": promise.id, "due_at": due_at }),
+            ));
+            made = Some(promise);
+            Ok(())
+        },
+    )?;
+    made.ok_or_else(|| AppError::Internal(anyhow::anyhow!("promise not created")))
+}
+
+pub fn keep_promise(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    promise_id: i64,
+    version: Option<i32>,
+    note: Option<&str>,
+) -> Result<Promise, AppError> {
+    let note = optional_text(note, LONG).map_err(|m| AppError::invalid("note", m))?;
+    let mut kept = None;
+    run(
+        conn,
+        actor,
+        ticket_id,
+        version,
+        Action::Promise,
+        None,
+        |conn, t, _, changes, events| {
+            let open = promises::open_for_ticket(conn, t.id)?;
+            let promise = match open.iter().find(|p| p.id == promise_id) {
+                Some(p) => p.clone(),
+                None if promises::for_ticket(conn, t.id)?
+                    .iter()
+                    .any(|p| p.id == promise_id) =>
+                {
+                    return Err(AppError::conflict(
+                        "promise_not_open",
+                        "this promise is already kept or broken",
+                    ));
+                }
+                None => return Err(AppError::not_found("promise")),
+            };
+            let closed =
+                promises::close(conn, promise.id, "kept", note.as_deref(), None, db::now())?
+                    .ok_or_else(|| {
+                        AppError::conflict(
+                            "promise_not_open",
+                            "this promise is already kept or broken",
+                        )
+                    })?;
+            changes.next_promise_due_at = Some(
+                open.iter()
+                    .filter(|p| p.id != promise_id)
+                    .map(|p| p.due_at)
+                    .min(),
+            );
+            events.push(event(
+                t.id,
+                Some(actor.id),
+                "promise_kept",
+                "internal",
+                note.clone(),
+                json!({ "promise_id": promise.id, "due_at": promise.due_at.and_utc() }),
+            ));
+            kept = Some(closed);
+            Ok(())
+        },
+    )?;
+    kept.ok_or_else(|| AppError::Internal(anyhow::anyhow!("promise not kept")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Replacements
+
+pub fn approval_threshold(conn: &mut DbConnection) -> Result<i64, AppError> {
+    Ok(app_settings::get(conn, SETTING_APPROVAL_THRESHOLD)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_APPROVAL_THRESHOLD))
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacementInput {
+    pub item: String,
+    pub quantity: i64,
+    pub reason: String,
+    /// Cost in rupiah.
+    pub cost: i64,
+    pub version: Option<i32>,
+}
+
+pub fn add_replacement(
+    conn: &mut DbConnection,
+    actor: &User,
+    ticket_id: i64,
+    input: &ReplacementInput,
+) -> Result<Replacement, AppError> {
+    let mut fields = FieldErrors::new();
+    let item = text_field(&mut fields, "item", &input.item, SHORT);
+    let reason = text_field(&mut fields, "reason", &input.reason, LONG);
+    if !(1..=10_000).contains(&input.quantity) {
+        fields.insert(
+            "quantity".into(),
+            "must be a whole number from 1 to 10000".into(),
+        );
+    }
+    if !(0..=1_000_000_000_000).contains(&input.cost) {
+        fields.insert(
+            "cost".into(),
+            "must be a whole number of rupiah, 0 or more".into(),
+        );
+    }
+    AppError::check(fields)?;
+    let mut made = None;
+    run(
+        conn,
+        actor,
+        ticket_id,
+        input.version,
+        Action::Replacement,
+        None,
+        |conn, t, _, _, events| {
+            let now = db::now();
+            let needs_approval = input.cost > approval_threshold(conn)?;
+            let replacement = replacements::insert(
+                conn,
+                &NewReplacement {
+                    ticket_id: t.id,
+                    item: &item,
+                    quantity: input.quantity as i32,
+                    reason: &reason,
+                    cost: input.cost,
+                    status: ReplacementStatus::Requested.as_str(),
+                    needs_approval,
+                    approved_by: None,
+                    requested_by: actor.id,
+                    version: 1,
+                    created_at: now,
+                    updated_at: now,
+                },
+            )?;
+            let data = json!({ "replacement_id": replacement.id, "item": item, "quantity": input.quantity, "cost": input.cost, "needs_approval": needs_approval });
+            events.push(event(
+                t.id,
+                Some(actor.id),
+                "replacement_requested",
+                "internal",
+                Some(reason.clone()),
+                data,
+            ));
+            made = Some(replacement);
+            Ok(())
+        },
+    )?;
+    made.ok_or_else(|| AppError::Internal(anyhow::anyhow!("replacement not created")))
+}
+
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReplacementPatch {
+    pub status: String,
+    pub courier: Option<String>,
+    pub tracking_number: Option<String>,
+    /// Why it was cancelled (required to cancel).
+    pub reason: Option<String>,
+    pub version: Option<i32>,
+}
+
+pub fn update_replacement(
+    conn: &mut DbConnection,
+    actor: &User,
+    id: i64,
+    input: &ReplacementPatch,
+) -> Result<Replacement, AppError> {
+    let mut fields = FieldErrors::new();
+    let status = parse_into(
+        &mut fields,
+        "status",
+        Some(&input.status),
+        ReplacementStatus::parse,
+    );
+    let courier = optional_field(&mut fields, "courier", input.courier.as_deref(), 100);
+    let tracking = optional_field(
+        &mut fields,
+        "tracking_number",
+        input.tracking_number.as_deref(),
+        100,
+    );
+    let reason = optional_field(&mut fields, "reason", input.reason.as_deref(), LONG);
+    if status == Some(ReplacementStatus::Shipped) {
+        if courier.is_none() {
+            fields.insert("courier".into(), "is required to ship".into());
+        }
+        if tracking.is_none() {
+            fields.insert("tracking_number".into(), "is required to ship".into());
+        }
+    }
+    if status == Some(ReplacementStatus::Cancelled) && reason.is_none() {
+        fields.insert(
+            "reason".into(),
+            "say why the replacement is cancelled".into(),
+        );
+    }
+    AppError::check(fields)?;
+    let Some(status) = status else {
+        return Err(AppError::invalid("status", "is required"));
+    };
+    conn.transaction(|conn| {
+        let current =
+            replacements::find(conn, id)?.ok_or_else(|| AppError::not_found("replacement"))?;
+        let ticket = load(conn, current.ticket_id)?;
+        may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
+        if input.version.is_some_and(|v| v != current.version) {
+            return Err(AppError::conflict(
+                "stale",
+                "someone else changed this replacement first; reload and try again",
+            ));
+        }
+        let from = ReplacementStatus::parse(&current.status)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!(e)))?;
+        check_transition(from, status).map_err(|m| AppError::conflict("invalid_transition", m))?;
+        if status == ReplacementStatus::Approved
+            && current.needs_approval
+            && !actor.role().is_senior()
+        {
+            return Err(AppError::Forbidden(format!(
+                "a replacement costing Rp{} needs a manager's approval",
+                current.cost
+            )));
+        }
+        let now = db::now();
+        let mut changes = ReplacementChanges {
+            status: Some(status.as_str().to_owned()),
+            ..Default::default()
+        };
+        match status {
+            ReplacementStatus::Approved => changes.approved_by = Some(Some(actor.id)),
+            ReplacementStatus::Shipped => {
+                changes.courier = Some(courier.clone());
+                changes.tracking_number = Some(tracking.clone());
+                changes.shipped_at = Some(Some(now));
+            }
+            ReplacementStatus::Delivered => changes.delivered_at = Some(Some(now)),
+            ReplacementStatus::Cancelled => changes.cancel_reason = Some(reason.clone()),
+            ReplacementStatus::Requested => {}
+        }
+        let updated = replacements::update_versioned(conn, id, current.version, &changes, now)?
+            .ok_or_else(|| {
+                AppError::conflict(
+                    "stale",
+                    "someone else changed this replacement first; reload and try again",
+                )
+            })?;
+        // The customer hears about the parcel on its way; the rest is internal bookkeeping.
+        let visibility = if status == ReplacementStatus::Shipped {
+            "public"
+        } else {
+            "internal"
+        };
+        let body = match status {
+            ReplacementStatus::Shipped => Some(format!(
+                "{} × {} — {} {}",
+                updated.quantity,
+                updated.item,
+                courier.unwrap_or_default(),
+                tracking.unwrap_or_default()
+            )),
+            ReplacementStatus::Cancelled => reason,
+            _ => None,
+        };
+        let data = json!({ "replacement_id": id, "status": { "before": from, "after": status } });
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                &format!("replacement_{}", status.as_str()),
+                visibility,
+                body,
+                data,
+            ),
+        )?;
+        Ok(updated)
+    })
+}
+
+/// Times in the past for tests and imports would be refused by `add_promise`; this is the
+/// one place that turns a stored time back into UTC for views.
+pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
+    t.and_utc()
+}
