@@ -34,8 +34,15 @@ pub fn words(query: &str) -> Vec<String> {
         .collect()
 }
 
-/// Stores (or replaces) the searchable text of a ticket.
+/// Stores (or replaces) the searchable text of a ticket. Punctuation becomes spaces first, so
+/// both backends split "SHP-99812" into the same words a query is split into (PostgreSQL's
+/// parser would otherwise read "-99812" as a negative number).
 pub fn index(conn: &mut DbConnection, ticket_id: i64, document: &str) -> QueryResult<()> {
+    let document: String = document
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    let document = document.as_str();
     match conn {
         DbConnection::Sqlite(c) => {
             diesel::sql_query("DELETE FROM ticket_search WHERE rowid = ?")

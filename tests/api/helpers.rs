@@ -40,6 +40,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_email: String,
     pub admin_password: String,
+    /// The app's own pool, for tests that must set the scene directly (a promise already
+    /// past due, say) instead of waiting for time to pass.
+    pub pool: tanggap::db::DbPool,
     handle: actix_web::dev::ServerHandle,
     _data_dir: tempfile::TempDir,
     postgres: Option<TestDatabase>,
@@ -104,6 +107,7 @@ pub fn test_settings(data_dir: &std::path::Path, database_url: Option<&str>) -> 
     env.insert("TANGGAP_WORKERS", "2".into());
     env.insert("TANGGAP_DB_POOL_SIZE", "4".into());
     env.insert("TANGGAP_JSON_LIMIT_BYTES", "65536".into());
+    env.insert("TANGGAP_MAX_ATTACHMENT_BYTES", "1048576".into());
     if let Some(url) = database_url {
         env.insert("DATABASE_URL", url.into());
     }
@@ -130,6 +134,7 @@ pub async fn spawn_with(
     let admin = app.first_admin.clone();
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let pool = app.state.pool.clone();
     tokio::spawn(app.run_until_stopped());
     let (admin_email, admin_password) = admin.map(|a| (a.email, a.password)).unwrap_or_default();
     TestApp {
@@ -137,6 +142,7 @@ pub async fn spawn_with(
         client: reqwest::Client::new(),
         admin_email,
         admin_password,
+        pool,
         handle,
         _data_dir: data_dir,
         postgres,
@@ -243,4 +249,49 @@ impl TestApp {
         let id = reply.body["id"].as_i64().expect("id");
         (id, self.token(&email, password).await)
     }
+}
+
+impl TestApp {
+    /// Opens a ticket as `token`'s user; `extra` fields override the defaults.
+    pub async fn ticket(&self, token: &str, extra: Value) -> Value {
+        let mut body = json!({
+            "channel": "whatsapp",
+            "customer": { "name": "Sari Wulandari", "whatsapp": format!("0812{}", rand_digits()) },
+            "subject": "Kaos sobek di jahitan",
+            "words": "Kak, kaos yang saya terima sobek di bagian jahitan. Tolong dibantu.",
+            "order_ref": "INV-2026-0042",
+            "product": "Kaos Batik Parang M",
+        });
+        if let (Some(base), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+        let reply = self.post("/api/tickets", Some(token), body).await;
+        assert_eq!(reply.status, 201, "ticket created: {}", reply.body);
+        reply.body
+    }
+
+    /// Runs a playbook action with the ticket's current version; returns the reply.
+    pub async fn act(&self, token: &str, id: i64, action: &str, mut body: Value) -> Reply {
+        let current = self.get(&format!("/api/tickets/{id}"), Some(token)).await;
+        body["version"] = current.body["version"].clone();
+        self.post(&format!("/api/tickets/{id}/{action}"), Some(token), body)
+            .await
+    }
+
+    /// Like `act`, but the action must succeed.
+    pub async fn step(&self, token: &str, id: i64, action: &str, body: Value) -> Value {
+        let reply = self.act(token, id, action, body).await;
+        assert_eq!(reply.status, 200, "{action}: {}", reply.body);
+        reply.body
+    }
+
+    pub fn conn(&self) -> tanggap::db::pool::PooledConnection {
+        self.pool.get().expect("a pooled connection")
+    }
+}
+
+fn rand_digits() -> String {
+    format!("{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
 }

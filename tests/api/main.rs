@@ -8,4 +8,5 @@ mod auth;
 mod cli;
 mod health;
 mod schema;
+mod tickets;
 mod users;
