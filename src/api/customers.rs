@@ -48,9 +48,7 @@ pub async fn list(
 ) -> Result<HttpResponse, AppError> {
     let CustomerQuery { q, limit, before } = query.into_inner();
     let limit = limit.unwrap_or(50).clamp(1, 200);
-    let term = q.unwrap_or_default().trim().to_lowercase();
-    // Phone numbers are stored normalized; search them the same way.
-    let term = crate::domain::contact::normalize_phone(&term).unwrap_or(term);
+    let term = crate::domain::contact::search_term(&q.unwrap_or_default());
     let found = state
         .db(move |conn| customer_db::search(conn, &term, limit, before))
         .await?;

@@ -96,6 +96,11 @@ pub fn find_by_contacts(
     query.order(customers::id.asc()).limit(10).load(conn)
 }
 
+diesel::define_sql_function! {
+    /// SQL `lower()`: both backends have it, and PostgreSQL's LIKE is case-sensitive.
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// Customers whose name, email, phone, WhatsApp or handle starts with (or contains) `term`.
 pub fn search(
     conn: &mut DbConnection,
@@ -105,10 +110,10 @@ pub fn search(
 ) -> QueryResult<Vec<Customer>> {
     let mut query = customers::table.select(Customer::as_select()).into_boxed();
     if !term.is_empty() {
-        let like = format!("%{}%", escape_like(term));
+        let like = format!("%{}%", escape_like(&term.to_lowercase()));
         let prefix = format!("{}%", escape_like(term));
         query = query.filter(
-            customers::name
+            lower(customers::name)
                 .like(like.clone())
                 .escape('\\')
                 .or(customers::email.like(prefix.clone()).escape('\\'))

@@ -42,6 +42,24 @@ pub fn normalize_handle(raw: &str) -> Result<String, String> {
     Ok(handle)
 }
 
+/// A customer search term as stored values read: lower-cased, and a number typed the local
+/// way ("0857 12") turned into the stored prefix ("6285712").
+pub fn search_term(raw: &str) -> String {
+    let term = raw.trim().to_lowercase();
+    let looks_like_phone = !term.is_empty()
+        && term
+            .chars()
+            .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if !looks_like_phone {
+        return term;
+    }
+    let digits: String = term.chars().filter(char::is_ascii_digit).collect();
+    match digits.strip_prefix('0') {
+        Some(rest) => format!("62{rest}"),
+        None => digits,
+    }
+}
+
 /// Trimmed text of at most `max` characters; `None` when empty.
 pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, String> {
     match raw.map(str::trim) {
@@ -84,6 +102,13 @@ mod tests {
             "tokosari"
         );
         assert!(normalize_handle("bad handle").is_err());
+    }
+
+    #[test]
+    fn search_terms_read_like_stored_values() {
+        assert_eq!(search_term(" 0857 12"), "6285712");
+        assert_eq!(search_term("+62 857"), "62857");
+        assert_eq!(search_term("Rudi"), "rudi");
     }
 
     #[test]

@@ -6,7 +6,9 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod desk;
 mod health;
+mod promises;
 mod schema;
 mod tickets;
 mod users;
