@@ -28,6 +28,12 @@ enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// Fill an empty desk with a realistic demo shop (users, customers, tickets in every stage)
+    DemoData {
+        /// How many tickets to create
+        #[arg(long, default_value_t = 300)]
+        tickets: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,6 +84,7 @@ fn main() -> ExitCode {
             println!("migrations applied to {}", settings.database_url.redacted());
         }),
         Command::User(command) => user_command(&settings, command),
+        Command::DemoData { tickets } => demo_data(&settings, tickets),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +113,20 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         Ok(())
     })
+}
+
+fn demo_data(settings: &Settings, tickets: usize) -> anyhow::Result<()> {
+    let pool = tanggap::db::connect_pool(&settings.database_url, 1)?;
+    let mut conn = pool.get()?;
+    if let Some(admin) = tanggap::accounts::ensure_first_admin(&mut conn, settings)? {
+        println!("First admin created: {} / {}", admin.email, admin.password);
+    }
+    tanggap::desk::canned::seed_defaults(&mut conn)?;
+    let started = std::time::Instant::now();
+    let made = tanggap::demo::fill(&mut conn, settings, tickets)?;
+    println!("{made} demo tickets created in {:.1?}", started.elapsed());
+    println!("Demo users (password: demo kopi susu gula aren): rina.manajer@toko.test (manager), budi.cs@toko.test, sari.cs@toko.test, dimas.cs@toko.test (agents)");
+    Ok(())
 }
 
 /// The password for a CLI user command: a line from stdin when something is piped in,

@@ -313,3 +313,59 @@ fn migrate_applies_the_schema() {
     );
     assert!(dir.path().join("data/tanggap.db").exists());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_data_fills_every_stage() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("demo.db").display());
+    let output = tanggap(dir.path())
+        .env("DATABASE_URL", &db)
+        .args(["demo-data", "--tickets", "120"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let again = tanggap(dir.path())
+        .env("DATABASE_URL", &db)
+        .args(["demo-data", "--tickets", "5"])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "refuses a desk that has tickets");
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let app = spawn_with(test_settings(data_dir.path(), Some(&db)), data_dir, None).await;
+    let token = app
+        .token("rina.manajer@toko.test", "demo kopi susu gula aren")
+        .await;
+    for stage in [
+        "new",
+        "acknowledged",
+        "listened",
+        "understood",
+        "solution_proposed",
+        "escalated",
+        "resolved",
+        "closed",
+    ] {
+        let page = app
+            .get(&format!("/api/tickets?stage={stage}&limit=1"), Some(&token))
+            .await;
+        assert_eq!(
+            page.body["tickets"].as_array().unwrap().len(),
+            1,
+            "a ticket in {stage}"
+        );
+    }
+    let overdue = app.get("/api/tickets?overdue=true", Some(&token)).await;
+    assert!(
+        !overdue.body["tickets"].as_array().unwrap().is_empty(),
+        "some promises are overdue"
+    );
+    let feedback = app
+        .get("/api/tickets?kind=feedback&limit=1", Some(&token))
+        .await;
+    assert_eq!(feedback.body["tickets"].as_array().unwrap().len(), 1);
+}
