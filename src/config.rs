@@ -104,6 +104,9 @@ pub struct Settings {
     pub shop_name: String,
     /// Largest attachment accepted, in bytes.
     pub max_attachment_bytes: usize,
+    /// How often `serve` runs the scheduler's pass; `None` (TANGGAP_TICK_SECONDS=0) leaves it
+    /// to `tanggap tick` from cron.
+    pub tick_every: Option<std::time::Duration>,
 }
 
 /// A variable that could not be used, with the reason.
@@ -225,6 +228,9 @@ impl Settings {
             1024,
             1024 * 1024 * 1024,
         )? as usize;
+        let tick_seconds = parse_number(&get, "TANGGAP_TICK_SECONDS", 60, 0, 86_400)?;
+        let tick_every =
+            (tick_seconds > 0).then(|| std::time::Duration::from_secs(tick_seconds as u64));
         let admin_email =
             get("TANGGAP_ADMIN_EMAIL").unwrap_or_else(|| "admin@tanggap.local".into());
         if crate::domain::user::Email::parse(&admin_email).is_err() {
@@ -250,6 +256,7 @@ impl Settings {
             db_pool_size,
             shop_name,
             max_attachment_bytes,
+            tick_every,
         })
     }
 

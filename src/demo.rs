@@ -111,6 +111,8 @@ pub fn fill(
     settings: &Settings,
     ticket_count: usize,
 ) -> anyhow::Result<usize> {
+    let mail = crate::mail::Mailroom::new(settings.clone(), false)?;
+    crate::desk::targets::seed_defaults(conn)?;
     let existing = db::tickets::list(conn, &Default::default(), 1)?;
     anyhow::ensure!(
         existing.is_empty(),
@@ -199,10 +201,10 @@ pub fn fill(
                 pick(&mut rng, &["low", "normal", "normal", "high", "urgent"]).to_string(),
             ),
         };
-        let ticket = tickets::create(conn, &agent, &input, settings.locale)
+        let ticket = tickets::create(conn, &mail, &agent, &input)
             .map_err(|e| anyhow::anyhow!("ticket {n}: {e}"))?;
         walk(
-            conn, &mut rng, &agent, &manager, ticket.id, feedback, category,
+            conn, &mail, &mut rng, &agent, &manager, ticket.id, feedback, category,
         )
         .with_context(|| format!("walking ticket {n}"))?;
     }
@@ -210,8 +212,10 @@ pub fn fill(
 }
 
 /// Moves a new ticket some way along the playbook, so every stage is represented.
+#[allow(clippy::too_many_arguments)]
 fn walk(
     conn: &mut DbConnection,
+    mail: &crate::mail::Mailroom,
     rng: &mut StdRng,
     agent: &User,
     manager: &User,
@@ -221,7 +225,7 @@ fn walk(
 ) -> anyhow::Result<()> {
     let depth = rng.gen_range(0..9);
     let act = |conn: &mut DbConnection, who: &User, action: Action, input: ActionInput| {
-        tickets::act(conn, who, id, action, &input)
+        tickets::act(conn, mail, who, id, action, &input)
             .map(|_| ())
             .map_err(|e| anyhow::anyhow!("{action}: {e}"))
     };
@@ -268,7 +272,7 @@ fn walk(
         },
     )?;
     if depth == 2 {
-        promise(conn, rng, agent, id)?;
+        promise(conn, mail, rng, agent, id)?;
         return Ok(());
     }
     act(
@@ -319,7 +323,7 @@ fn walk(
         },
     )?;
     if depth == 4 {
-        promise(conn, rng, agent, id)?;
+        promise(conn, mail, rng, agent, id)?;
         return Ok(());
     }
     act(
@@ -362,8 +366,9 @@ fn walk(
                     .map(|_| format!("JNE{}", rng.gen_range(100_000_000u64..999_999_999))),
                 reason: None,
                 version: None,
+                notify_customer: None,
             };
-            tickets::update_replacement(conn, agent, r.id, &patch)
+            tickets::update_replacement(conn, mail, agent, r.id, &patch)
                 .map_err(|e| anyhow::anyhow!("replacement {status}: {e}"))?;
         }
         if depth == 6 {
@@ -387,10 +392,25 @@ fn walk(
 
 /// A promise; one in three is already overdue (its due time set in the past, as if days
 /// had gone by).
-fn promise(conn: &mut DbConnection, rng: &mut StdRng, agent: &User, id: i64) -> anyhow::Result<()> {
+fn promise(
+    conn: &mut DbConnection,
+    mail: &crate::mail::Mailroom,
+    rng: &mut StdRng,
+    agent: &User,
+    id: i64,
+) -> anyhow::Result<()> {
     let due = Utc::now() + Duration::hours(rng.gen_range(2..72));
-    let p = tickets::add_promise(conn, agent, id, None, due, "Kabari hasil cek gudang")
-        .map_err(|e| anyhow::anyhow!("promise: {e}"))?;
+    let p = tickets::add_promise(
+        conn,
+        mail,
+        agent,
+        id,
+        None,
+        due,
+        "Kabari hasil cek gudang",
+        None,
+    )
+    .map_err(|e| anyhow::anyhow!("promise: {e}"))?;
     if rng.gen_ratio(1, 3) {
         use crate::db::schema::{promises, tickets as t};
         let past = (Utc::now() - Duration::hours(rng.gen_range(1..48))).naive_utc();

@@ -8,5 +8,7 @@ pub mod desk;
 pub mod domain;
 pub mod error;
 pub mod i18n;
+pub mod jobs;
+pub mod mail;
 pub mod startup;
 pub mod telemetry;

@@ -28,6 +28,12 @@ enum Command {
     /// Manage users
     #[command(subcommand)]
     User(UserCommand),
+    /// One scheduler pass: reminders, overdue alerts, target warnings, digests, then send mail
+    Tick {
+        /// Run the pass as of this time (RFC 3339), for tests and for catching up
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// Fill an empty desk with a realistic demo shop (users, customers, tickets in every stage)
     DemoData {
         /// How many tickets to create
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         }),
         Command::User(command) => user_command(&settings, command),
         Command::DemoData { tickets } => demo_data(&settings, tickets),
+        Command::Tick { now } => tick(settings, now),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -111,6 +118,37 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
             app.port()
         );
         app.run_until_stopped().await?;
+        Ok(())
+    })
+}
+
+fn tick(settings: Settings, now: Option<String>) -> anyhow::Result<()> {
+    let now = match now {
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
+            .map_err(|e| anyhow::anyhow!("--now {raw}: not an RFC 3339 time ({e})"))?
+            .with_timezone(&chrono::Utc),
+        None => chrono::Utc::now(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let pool = tanggap::db::connect_pool(&settings.database_url, 2)?;
+        let mut conn = pool.get()?;
+        tanggap::desk::targets::seed_defaults(&mut conn)?;
+        drop(conn);
+        let mailroom = tanggap::mail::Mailroom::new(settings.clone(), false)?;
+        let mailer = tanggap::mail::transport::Mailer::from_settings(&settings)?;
+        let report = tanggap::jobs::tick(
+            &pool,
+            &mailroom,
+            &mailer,
+            &tanggap::jobs::worker_name(),
+            now,
+        )
+        .await?;
+        println!("{}", serde_json::to_string(&report)?);
         Ok(())
     })
 }

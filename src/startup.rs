@@ -22,6 +22,10 @@ pub struct AppState {
     pub pool: DbPool,
     pub settings: Settings,
     pub tokens: TokenKeys,
+    /// Renders mails into the outbox (inside the transaction of their event).
+    pub mailroom: crate::mail::Mailroom,
+    /// Sends what the outbox holds.
+    pub mailer: crate::mail::transport::Mailer,
 }
 
 impl AppState {
@@ -67,6 +71,8 @@ impl Application {
                 let first_admin = crate::accounts::ensure_first_admin(&mut conn, &settings)?;
                 crate::desk::canned::seed_defaults(&mut conn)
                     .context("loading the default canned responses")?;
+                crate::desk::targets::seed_defaults(&mut conn)
+                    .context("loading the default targets and calendar")?;
                 Ok((pool, first_admin))
             })
             .await
@@ -76,11 +82,18 @@ impl Application {
             .with_context(|| format!("binding {} (TANGGAP_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
         let workers = settings.workers;
+        let mailroom = crate::mail::Mailroom::new(settings.clone(), false)?;
+        let mailer = crate::mail::transport::Mailer::from_settings(&settings)?;
         let state = web::Data::new(AppState {
             pool,
             settings,
             tokens,
+            mailroom,
+            mailer,
         });
+        if let Some(every) = state.settings.tick_every {
+            crate::jobs::spawn_scheduler(state.clone().into_inner(), every);
+        }
         let server = run(listener, state.clone(), workers)?;
         Ok(Self {
             port,

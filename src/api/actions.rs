@@ -42,6 +42,9 @@ pub struct ActionBody {
     pub reason: Option<String>,
     /// resolve
     pub summary: Option<String>,
+    /// acknowledge, propose, resolve: email the customer about this step (default true;
+    /// only when they have an email address and did not opt out).
+    pub notify_customer: Option<bool>,
 }
 
 async fn perform(
@@ -77,10 +80,12 @@ async fn perform(
         to_user_id: body.to_user_id,
         reason: body.reason,
         summary: body.summary,
+        notify_customer: body.notify_customer,
     };
     let actor = me.0.clone();
+    let mail = state.mailroom.clone();
     state
-        .db(move |conn| tickets::act(conn, &actor, id, action, &input))
+        .db(move |conn| tickets::act(conn, &mail, &actor, id, action, &input))
         .await?;
     let mut view = serde_json::to_value(super::tickets::view(&state, id).await?)
         .map_err(|e| AppError::Internal(e.into()))?;
@@ -227,6 +232,8 @@ pub struct PromiseBody {
     /// What was promised.
     pub what: String,
     pub version: Option<i32>,
+    /// Email the customer the promised date (default true).
+    pub notify_customer: Option<bool>,
 }
 
 /// Step 6: promise a date. A new promise replaces (breaks) the open one.
@@ -243,10 +250,23 @@ pub async fn add_promise(
         due_at,
         what,
         version,
+        notify_customer,
     } = body.into_inner();
+    let mail = state.mailroom.clone();
     let actor = me.0.clone();
     let promise = state
-        .db(move |conn| tickets::add_promise(conn, &actor, id, version, due_at, &what))
+        .db(move |conn| {
+            tickets::add_promise(
+                conn,
+                &mail,
+                &actor,
+                id,
+                version,
+                due_at,
+                &what,
+                notify_customer,
+            )
+        })
         .await?;
     Ok(HttpResponse::Created().json(PromiseView::from(promise)))
 }

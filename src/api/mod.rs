@@ -5,10 +5,12 @@
 pub mod actions;
 pub mod attachments;
 pub mod auth;
+pub mod calendar;
 pub mod canned;
 pub mod customers;
 pub mod health;
 pub mod openapi;
+pub mod outbox;
 pub mod replacements;
 pub mod settings;
 pub mod tickets;

@@ -53,8 +53,9 @@ pub async fn update(
     let id = id.into_inner();
     let input = body.into_inner();
     let actor = me.0.clone();
+    let mail = state.mailroom.clone();
     let replacement = state
-        .db(move |conn| tickets::update_replacement(conn, &actor, id, &input))
+        .db(move |conn| tickets::update_replacement(conn, &mail, &actor, id, &input))
         .await?;
     Ok(HttpResponse::Ok().json(ReplacementView::from(replacement)))
 }

@@ -17,7 +17,17 @@ async fn current(state: &AppState) -> Result<serde_json::Value, AppError> {
             Ok((auto, approval_threshold(conn)?))
         })
         .await?;
-    Ok(serde_json::json!({ "auto_assign": auto, "replacement_approval_threshold": threshold }))
+    let mut value =
+        serde_json::json!({ "auto_assign": auto, "replacement_approval_threshold": threshold });
+    let knobs = state
+        .db(crate::jobs::follow_up::FollowUpSettings::load)
+        .await?;
+    if let (Some(map), Ok(serde_json::Value::Object(extra))) =
+        (value.as_object_mut(), serde_json::to_value(knobs))
+    {
+        map.extend(extra);
+    }
+    Ok(value)
 }
 
 #[utoipa::path(tag = "settings", responses((status = 200, description = "`{auto_assign, replacement_approval_threshold}`")))]
@@ -33,6 +43,17 @@ pub struct SettingsPatch {
     pub auto_assign: Option<bool>,
     /// Replacements costing more than this many rupiah need a manager's approval.
     pub replacement_approval_threshold: Option<i64>,
+    /// Remind the agent this many business minutes before a promise is due (default 120).
+    pub reminder_lead_minutes: Option<i64>,
+    /// Warn the agent this many business minutes before a target is breached (default 30).
+    pub target_warning_minutes: Option<i64>,
+    /// Alert one level up when a promise is still unkept this many business minutes after the
+    /// manager's alert (default 540, one business day).
+    pub escalate_after_minutes: Option<i64>,
+    /// Local time of the managers' daily digest, HH:MM (default 08:00).
+    pub digest_time: Option<String>,
+    /// Replacements not shipped after this many days appear in the digest (default 3).
+    pub unshipped_after_days: Option<i64>,
 }
 
 #[utoipa::path(tag = "settings", request_body = SettingsPatch, responses((status = 200, description = "the settings"), (status = 403, description = "admins only")))]
@@ -46,7 +67,41 @@ pub async fn update(
     let SettingsPatch {
         auto_assign,
         replacement_approval_threshold,
+        reminder_lead_minutes,
+        target_warning_minutes,
+        escalate_after_minutes,
+        digest_time,
+        unshipped_after_days,
     } = body.into_inner();
+    let knobs: Vec<(&str, String)> = [
+        (
+            "reminder_lead_minutes",
+            reminder_lead_minutes.map(|v| v.to_string()),
+        ),
+        (
+            "target_warning_minutes",
+            target_warning_minutes.map(|v| v.to_string()),
+        ),
+        (
+            "escalate_after_minutes",
+            escalate_after_minutes.map(|v| v.to_string()),
+        ),
+        ("digest_time", digest_time),
+        (
+            "unshipped_after_days",
+            unshipped_after_days.map(|v| v.to_string()),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| (k, v)))
+    .collect();
+    let mut fields = crate::error::FieldErrors::new();
+    for (key, value) in &knobs {
+        if let Err(m) = crate::jobs::follow_up::check_knob(key, value) {
+            fields.insert((*key).to_owned(), m);
+        }
+    }
+    AppError::check(fields)?;
     if replacement_approval_threshold.is_some_and(|t| t < 0) {
         return Err(AppError::invalid(
             "replacement_approval_threshold",
@@ -64,6 +119,9 @@ pub async fn update(
             }
             if let Some(threshold) = replacement_approval_threshold {
                 app_settings::put(conn, SETTING_APPROVAL_THRESHOLD, &threshold.to_string())?;
+            }
+            for (key, value) in &knobs {
+                app_settings::put(conn, key, value)?;
             }
             Ok(())
         })

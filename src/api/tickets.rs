@@ -29,10 +29,10 @@ pub async fn create(
     body: web::Json<NewTicketInput>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.into_inner();
-    let locale = state.settings.locale;
+    let mail = state.mailroom.clone();
     let actor = me.0.clone();
     let ticket = state
-        .db(move |conn| tickets::create(conn, &actor, &input, locale))
+        .db(move |conn| tickets::create(conn, &mail, &actor, &input))
         .await?;
     Ok(HttpResponse::Created().json(view(&state, ticket.id).await?))
 }
@@ -54,6 +54,8 @@ pub struct QueueQuery {
     pub customer_id: Option<i64>,
     /// Only tickets with an open promise past its due time.
     pub overdue: Option<bool>,
+    /// Only tickets with a breached first-response or resolution target.
+    pub breached: Option<bool>,
     /// `customer` (waiting for their answer) or `us`.
     pub awaiting: Option<String>,
     /// Full-text search over subject, the customer's words, customer name and order reference;
@@ -127,6 +129,7 @@ pub fn queue_filter(query: &QueueQuery, me: i64) -> Result<(TicketFilter, i64), 
             None => {}
         }
     }
+    filter.breached = query.breached == Some(true);
     if query.overdue == Some(true) {
         filter.overdue_at = Some(crate::db::now());
     }
@@ -256,8 +259,9 @@ pub async fn update(
     let id = id.into_inner();
     let input = body.into_inner();
     let actor = me.0.clone();
+    let mail = state.mailroom.clone();
     state
-        .db(move |conn| tickets::patch(conn, &actor, id, &input))
+        .db(move |conn| tickets::patch(conn, &mail, &actor, id, &input))
         .await?;
     Ok(HttpResponse::Ok().json(view(&state, id).await?))
 }

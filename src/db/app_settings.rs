@@ -38,3 +38,24 @@ pub fn put(conn: &mut DbConnection, key: &str, value: &str) -> QueryResult<()> {
     }
     Ok(())
 }
+
+use super::schema::job_marks;
+
+/// Has the job with this mark run (a manager's digest for one local day …)?
+pub fn job_done(conn: &mut DbConnection, mark: &str) -> QueryResult<bool> {
+    Ok(job_marks::table
+        .find(mark)
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+pub fn mark_job(conn: &mut DbConnection, mark: &str) -> QueryResult<()> {
+    diesel::insert_into(job_marks::table)
+        .values((
+            job_marks::mark.eq(mark),
+            job_marks::created_at.eq(super::now()),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}

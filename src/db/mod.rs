@@ -9,6 +9,7 @@ pub mod attachments;
 pub mod canned;
 pub mod customers;
 pub mod events;
+pub mod outbox;
 pub mod pool;
 pub mod promises;
 pub mod replacements;

@@ -19,6 +19,9 @@ pub struct Promise {
     pub replaced_by: Option<i64>,
     pub closed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    pub reminded_at: Option<NaiveDateTime>,
+    pub overdue_alerted_at: Option<NaiveDateTime>,
+    pub escalation_alerted_at: Option<NaiveDateTime>,
 }
 
 pub fn insert(
@@ -82,4 +85,85 @@ pub fn close(
     .returning(promises::all_columns)
     .get_result(conn)
     .optional()
+}
+
+/// Open promises not yet reminded whose due time is after `now` and before `horizon`.
+pub fn due_for_reminder(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    horizon: NaiveDateTime,
+) -> QueryResult<Vec<Promise>> {
+    promises::table
+        .filter(promises::status.eq("open"))
+        .filter(promises::reminded_at.is_null())
+        .filter(promises::overdue_alerted_at.is_null())
+        .filter(promises::due_at.gt(now))
+        .filter(promises::due_at.le(horizon))
+        .select(Promise::as_select())
+        .order(promises::due_at.asc())
+        .load(conn)
+}
+
+/// Open promises past due whose manager has not been told yet.
+pub fn overdue_unalerted(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<Promise>> {
+    promises::table
+        .filter(promises::status.eq("open"))
+        .filter(promises::overdue_alerted_at.is_null())
+        .filter(promises::due_at.le(now))
+        .select(Promise::as_select())
+        .order(promises::due_at.asc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// Open promises whose manager was told, not yet climbed a level.
+pub fn alerted_not_escalated(conn: &mut DbConnection) -> QueryResult<Vec<Promise>> {
+    promises::table
+        .filter(promises::status.eq("open"))
+        .filter(promises::overdue_alerted_at.is_not_null())
+        .filter(promises::escalation_alerted_at.is_null())
+        .select(Promise::as_select())
+        .load(conn)
+}
+
+/// Open promises past due (for digests).
+pub fn overdue_open(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Promise>> {
+    promises::table
+        .filter(promises::status.eq("open"))
+        .filter(promises::due_at.le(now))
+        .select(Promise::as_select())
+        .order(promises::due_at.asc())
+        .load(conn)
+}
+
+/// Marks one of the follow-up steps as done for a promise.
+pub fn mark(
+    conn: &mut DbConnection,
+    id: i64,
+    step: FollowUpStep,
+    at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = promises::table.find(id);
+    match step {
+        FollowUpStep::Reminded => diesel::update(target)
+            .set(promises::reminded_at.eq(Some(at)))
+            .execute(conn),
+        FollowUpStep::OverdueAlerted => diesel::update(target)
+            .set(promises::overdue_alerted_at.eq(Some(at)))
+            .execute(conn),
+        FollowUpStep::Escalated => diesel::update(target)
+            .set(promises::escalation_alerted_at.eq(Some(at)))
+            .execute(conn),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum FollowUpStep {
+    Reminded,
+    OverdueAlerted,
+    Escalated,
 }

@@ -91,6 +91,14 @@ diesel::table! {
         acknowledged_at -> Nullable<Timestamp>,
         resolved_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        first_response_due_at -> Nullable<Timestamp>,
+        resolution_due_at -> Nullable<Timestamp>,
+        first_response_warned -> Bool,
+        first_response_breached -> Bool,
+        resolution_warned -> Bool,
+        resolution_breached -> Bool,
+        clock_paused_at -> Nullable<Timestamp>,
+        paused_minutes -> Integer,
     }
 }
 
@@ -119,6 +127,9 @@ diesel::table! {
         replaced_by -> Nullable<BigInt>,
         closed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        reminded_at -> Nullable<Timestamp>,
+        overdue_alerted_at -> Nullable<Timestamp>,
+        escalation_alerted_at -> Nullable<Timestamp>,
     }
 }
 
@@ -182,6 +193,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        idempotency_key -> Text,
+        kind -> Text,
+        ticket_id -> Nullable<BigInt>,
+        to_address -> Text,
+        to_name -> Nullable<Text>,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        locked_by -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    target_policies (priority) {
+        priority -> Text,
+        first_response_minutes -> Integer,
+        next_response_minutes -> Integer,
+        resolution_minutes -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    business_hours (weekday) {
+        weekday -> Integer,
+        open_minute -> Nullable<Integer>,
+        close_minute -> Nullable<Integer>,
+    }
+}
+
+diesel::table! {
+    holidays (holiday_date) {
+        holiday_date -> Date,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    job_marks (mark) {
+        mark -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(tickets -> customers (customer_id));
 diesel::joinable!(tickets -> partners (partner_id));
 diesel::joinable!(ticket_events -> tickets (ticket_id));
@@ -192,12 +259,17 @@ diesel::joinable!(attachments -> tickets (ticket_id));
 diesel::allow_tables_to_appear_in_same_query!(
     app_settings,
     attachments,
+    business_hours,
     canned_responses,
     customers,
+    holidays,
+    job_marks,
     login_throttle,
+    outbox,
     partners,
     promises,
     replacements,
+    target_policies,
     ticket_events,
     tickets,
     users,

@@ -43,6 +43,14 @@ pub struct Ticket {
     pub acknowledged_at: Option<NaiveDateTime>,
     pub resolved_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    pub first_response_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub first_response_warned: bool,
+    pub first_response_breached: bool,
+    pub resolution_warned: bool,
+    pub resolution_breached: bool,
+    pub clock_paused_at: Option<NaiveDateTime>,
+    pub paused_minutes: i32,
 }
 
 #[derive(Insertable)]
@@ -65,6 +73,8 @@ pub struct NewTicket<'a> {
     pub version: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub first_response_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
 }
 
 /// Every column an action may change. `None` leaves a column alone; `Some(None)` clears it.
@@ -95,6 +105,14 @@ pub struct TicketChanges {
     pub acknowledged_at: Option<Option<NaiveDateTime>>,
     pub resolved_at: Option<Option<NaiveDateTime>>,
     pub closed_at: Option<Option<NaiveDateTime>>,
+    pub first_response_due_at: Option<Option<NaiveDateTime>>,
+    pub resolution_due_at: Option<Option<NaiveDateTime>>,
+    pub first_response_warned: Option<bool>,
+    pub first_response_breached: Option<bool>,
+    pub resolution_warned: Option<bool>,
+    pub resolution_breached: Option<bool>,
+    pub clock_paused_at: Option<Option<NaiveDateTime>>,
+    pub paused_minutes: Option<i32>,
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
@@ -167,6 +185,8 @@ pub struct TicketFilter {
     pub overdue_at: Option<NaiveDateTime>,
     /// Any open promise.
     pub awaiting_follow_up: bool,
+    /// Only tickets with a breached service target.
+    pub breached: bool,
     /// `Some(true)`: waiting for the customer's answer; `Some(false)`: open and waiting for us.
     pub awaiting_customer: Option<bool>,
     /// Ticket ids matching the full-text query (already resolved by `search::matching_ids`).
@@ -224,6 +244,13 @@ pub fn list(
     if let Some(at) = filter.overdue_at {
         query = query.filter(tickets::next_promise_due_at.lt(at));
     }
+    if filter.breached {
+        query = query.filter(
+            tickets::first_response_breached
+                .eq(true)
+                .or(tickets::resolution_breached.eq(true)),
+        );
+    }
     if filter.awaiting_follow_up {
         query = query.filter(tickets::next_promise_due_at.is_not_null());
     }
@@ -254,4 +281,62 @@ pub fn customer_names(
         .filter(customers::id.eq_any(customer_ids))
         .select((customers::id, customers::name))
         .load(conn)
+}
+
+/// Open tickets not yet acknowledged whose first-response target falls before `horizon`.
+pub fn first_response_candidates(
+    conn: &mut DbConnection,
+    horizon: NaiveDateTime,
+) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::acknowledged_at.is_null())
+        .filter(tickets::stage.eq_any(OPEN_STAGES))
+        .filter(tickets::first_response_due_at.le(horizon))
+        .filter(tickets::first_response_breached.eq(false))
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
+/// Open tickets whose resolution clock runs (not waiting for the customer) and whose target
+/// falls before `horizon`.
+pub fn resolution_candidates(
+    conn: &mut DbConnection,
+    horizon: NaiveDateTime,
+) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::stage.eq_any(OPEN_STAGES))
+        .filter(tickets::clock_paused_at.is_null())
+        .filter(tickets::resolution_due_at.le(horizon))
+        .filter(tickets::resolution_breached.eq(false))
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
+/// Open tickets with a breached target, and tickets escalated and waiting (for digests).
+pub fn open_breached(conn: &mut DbConnection) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::stage.eq_any(OPEN_STAGES))
+        .filter(
+            tickets::first_response_breached
+                .eq(true)
+                .or(tickets::resolution_breached.eq(true)),
+        )
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
+pub fn escalated_to(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::stage.eq("escalated"))
+        .filter(tickets::escalated_to.eq(user_id))
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
+/// Sets the target flags the scheduler raises (warned, breached), without touching the
+/// version: they are the desk's bookkeeping, not an edit a client could conflict with.
+pub fn set_flags(conn: &mut DbConnection, id: i64, changes: &TicketChanges) -> QueryResult<usize> {
+    diesel::update(tickets::table.find(id))
+        .set(changes)
+        .execute(conn)
 }

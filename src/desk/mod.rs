@@ -4,4 +4,5 @@
 pub mod attachments;
 pub mod canned;
 pub mod customers;
+pub mod targets;
 pub mod tickets;

@@ -15,6 +15,7 @@ use crate::db::replacements::{self, NewReplacement, Replacement, ReplacementChan
 use crate::db::tickets::{self, NewTicket, Ticket, TicketChanges};
 use crate::db::users::{self, User};
 use crate::db::{self, app_settings, search, DbConnection};
+use crate::desk::targets;
 use crate::domain::access::{may_act, may_assign, Access};
 use crate::domain::contact::{optional_text, required_text};
 use crate::domain::playbook::{decide, Action, Outcome, ProposalState, Stage, TicketFacts};
@@ -23,6 +24,7 @@ use crate::domain::ticket_number;
 use crate::domain::user::Role;
 use crate::domain::vocab::{Category, Channel, Kind, Priority, SolutionType};
 use crate::error::{AppError, FieldErrors};
+use crate::mail::{Mailroom, Recipient};
 
 pub const SETTING_AUTO_ASSIGN: &str = "auto_assign";
 pub const SETTING_APPROVAL_THRESHOLD: &str = "replacement_approval_threshold";
@@ -145,10 +147,11 @@ pub struct NewTicketInput {
 
 pub fn create(
     conn: &mut DbConnection,
+    mail: &Mailroom,
     actor: &User,
     input: &NewTicketInput,
-    default_locale: Locale,
 ) -> Result<Ticket, AppError> {
+    let default_locale = mail.settings.locale;
     let mut fields = FieldErrors::new();
     let kind = parse_into(&mut fields, "kind", input.kind.as_deref(), Kind::parse)
         .unwrap_or(Kind::Complaint);
@@ -202,6 +205,9 @@ pub fn create(
             _ => Some(actor.id),
         };
         let now = db::now();
+        let calendar = targets::calendar(conn, mail.settings.timezone)?;
+        let policy = targets::policy_for(conn, priority.as_str())?;
+        let (first_response_due, resolution_due) = targets::due_times(&calendar, &policy, now, 0);
         let ticket = tickets::insert(
             conn,
             &NewTicket {
@@ -222,6 +228,8 @@ pub fn create(
                 version: 1,
                 created_at: now,
                 updated_at: now,
+                first_response_due_at: Some(first_response_due),
+                resolution_due_at: Some(resolution_due),
             },
         )?;
         events::append(
@@ -334,6 +342,61 @@ pub struct ActionInput {
     pub to_user_id: Option<i64>,
     pub reason: Option<String>,
     pub summary: Option<String>,
+    /// Email the customer about this step (when they have an address and did not opt out).
+    pub notify_customer: Option<bool>,
+}
+
+/// Emails the customer about a step, in their language, in the caller's transaction — when
+/// the agent wants it, the customer has an address, and did not opt out.
+#[allow(clippy::too_many_arguments)]
+fn notify_customer(
+    conn: &mut DbConnection,
+    mail: &Mailroom,
+    ticket: &Ticket,
+    actor: &User,
+    wanted: Option<bool>,
+    key: String,
+    kind: &str,
+    extra: serde_json::Value,
+) -> Result<(), AppError> {
+    if wanted == Some(false) {
+        return Ok(());
+    }
+    let Some(customer) = customer_db::find(conn, ticket.customer_id)? else {
+        return Ok(());
+    };
+    let Some(address) = customer.email.clone().filter(|_| !customer.email_opt_out) else {
+        return Ok(());
+    };
+    let to = Recipient {
+        address,
+        name: Some(customer.name.clone()),
+        locale: Locale::parse(&customer.locale).unwrap_or(mail.settings.locale),
+    };
+    let mut data = json!({
+        "customer": { "name": customer.name },
+        "ticket": { "number": ticket_number(ticket.id), "subject": ticket.subject },
+        "agent": { "name": actor.name },
+    });
+    if let (Some(base), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            base.insert(k.clone(), v.clone());
+        }
+    }
+    if mail.enqueue(conn, &key, kind, &to, Some(ticket.id), data)? {
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                "customer_emailed",
+                "system",
+                None,
+                json!({ "kind": kind, "to": to.address }),
+            ),
+        )?;
+    }
+    Ok(())
 }
 
 /// Runs one action in a transaction: access, version, the playbook's decision, then `apply`
@@ -396,11 +459,13 @@ where
 
 pub fn act(
     conn: &mut DbConnection,
+    mail: &Mailroom,
     actor: &User,
     ticket_id: i64,
     action: Action,
     input: &ActionInput,
 ) -> Result<Ticket, AppError> {
+    let notify = input.notify_customer;
     let mut fields = FieldErrors::new();
     let who = Some(actor.id);
     let now = db::now();
@@ -420,8 +485,18 @@ pub fn act(
                 input.version,
                 action,
                 None,
-                |_, t, _, changes, events| {
+                |conn, t, _, changes, events| {
                     changes.acknowledged_at = Some(Some(now));
+                    notify_customer(
+                        conn,
+                        mail,
+                        t,
+                        actor,
+                        notify,
+                        format!("customer:acknowledged:ticket:{}", t.id),
+                        "customer_acknowledged",
+                        json!({ "message": message }),
+                    )?;
                     events.push(event(
                         t.id,
                         who,
@@ -534,7 +609,19 @@ pub fn act(
                 input.version,
                 action,
                 None,
-                |_, t, _, changes, events| {
+                |conn, t, _, changes, events| {
+                    targets::pause(changes, now);
+                    let key = format!("customer:proposal:ticket:{}:v{}", t.id, t.version);
+                    notify_customer(
+                        conn,
+                        mail,
+                        t,
+                        actor,
+                        notify,
+                        key,
+                        "customer_proposal",
+                        json!({ "solution": { "text": solution } }),
+                    )?;
                     changes.solution_type = Some(solution_type.map(|s| s.as_str().to_owned()));
                     changes.solution = Some(Some(solution.clone()));
                     changes.proposal_state = Some(Some(ProposalState::Pending.as_str().to_owned()));
@@ -569,7 +656,9 @@ pub fn act(
                 input.version,
                 action,
                 Some(accepted),
-                |_, t, _, changes, events| {
+                |conn, t, _, changes, events| {
+                    // The customer answered: the resolution clock runs again.
+                    targets::resume(conn, mail.settings.timezone, t, changes, now)?;
                     let state = if accepted {
                         ProposalState::Accepted
                     } else {
@@ -664,8 +753,20 @@ pub fn act(
                             now,
                         )?;
                     }
+                    let key = format!("customer:resolved:ticket:{}:v{}", t.id, t.version);
+                    notify_customer(
+                        conn,
+                        mail,
+                        t,
+                        actor,
+                        notify,
+                        key,
+                        "customer_resolved",
+                        json!({ "summary": summary }),
+                    )?;
                     changes.resolution_summary = Some(Some(summary.clone()));
                     changes.resolved_at = Some(Some(now));
+                    changes.clock_paused_at = Some(None);
                     changes.awaiting_customer = Some(false);
                     changes.next_promise_due_at = Some(None);
                     events.push(event(
@@ -748,6 +849,7 @@ pub struct TicketPatch {
 
 pub fn patch(
     conn: &mut DbConnection,
+    mail: &Mailroom,
     actor: &User,
     ticket_id: i64,
     input: &TicketPatch,
@@ -789,7 +891,7 @@ pub fn patch(
                 return Err(AppError::invalid("partner_id", "no partner has this id"));
             }
         }
-        let changes = TicketChanges {
+        let mut changes = TicketChanges {
             priority: priority.map(|p| p.as_str().to_owned()),
             category: category.map(|c| Some(c.as_str().to_owned())),
             subject: subject.clone(),
@@ -798,6 +900,10 @@ pub fn patch(
             partner_id: input.partner_id.map(Some),
             ..Default::default()
         };
+        // A new priority means new targets, computed from when the ticket came in.
+        if let Some(p) = priority.filter(|p| p.as_str() != ticket.priority) {
+            targets::recompute(conn, mail.settings.timezone, &ticket, p.as_str(), &mut changes)?;
+        }
         let before = json!({
             "priority": ticket.priority, "subject": ticket.subject, "category": ticket.category,
             "product": ticket.product, "order_ref": ticket.order_ref, "partner_id": ticket.partner_id,
@@ -915,13 +1021,16 @@ pub fn add_message(
 // ---------------------------------------------------------------------------------------
 // Promises (step 6)
 
+#[allow(clippy::too_many_arguments)]
 pub fn add_promise(
     conn: &mut DbConnection,
+    mail: &Mailroom,
     actor: &User,
     ticket_id: i64,
     version: Option<i32>,
     due_at: DateTime<Utc>,
     what: &str,
+    notify: Option<bool>,
 ) -> Result<Promise, AppError> {
     let mut fields = FieldErrors::new();
     let what = text_field(&mut fields, "what", what, 500);
@@ -957,6 +1066,21 @@ pub fn add_promise(
                 events.push(event(t.id, Some(actor.id), "promise_broken", "internal", Some(old.what.clone()), json!({ "promise_id": old.id, "due_at": old.due_at.and_utc(), "replaced_by": promise.id })));
             }
             changes.next_promise_due_at = Some(Some(due));
+            let customer_locale = customer_db::find(conn, t.customer_id)?
+                .and_then(|c| Locale::parse(&c.locale))
+                .unwrap_or(mail.settings.locale);
+            let due_text =
+                crate::i18n::format_datetime(due_at, mail.settings.timezone, customer_locale);
+            notify_customer(
+                conn,
+                mail,
+                t,
+                actor,
+                notify,
+                format!("customer:promise:{}", promise.id),
+                "customer_promise",
+                json!({ "promise": { "what": what, "due": due_text } }),
+            )?;
             events.push(event(
                 t.id,
                 Some(actor.id),
@@ -1128,10 +1252,13 @@ pub struct ReplacementPatch {
     /// Why it was cancelled (required to cancel).
     pub reason: Option<String>,
     pub version: Option<i32>,
+    /// Email the customer when it ships (default true).
+    pub notify_customer: Option<bool>,
 }
 
 pub fn update_replacement(
     conn: &mut DbConnection,
+    mail: &Mailroom,
     actor: &User,
     id: i64,
     input: &ReplacementPatch,
@@ -1215,6 +1342,10 @@ pub fn update_replacement(
                     "someone else changed this replacement first; reload and try again",
                 )
             })?;
+        if status == ReplacementStatus::Shipped {
+            let data = json!({ "replacement": { "item": updated.item, "quantity": updated.quantity, "courier": updated.courier, "tracking_number": updated.tracking_number } });
+            notify_customer(conn, mail, &ticket, actor, input.notify_customer, format!("customer:shipped:replacement:{id}"), "customer_replacement_shipped", data)?;
+        }
         // The customer hears about the parcel on its way; the rest is internal bookkeeping.
         let visibility = if status == ReplacementStatus::Shipped {
             "public"

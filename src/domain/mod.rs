@@ -3,6 +3,7 @@
 //! same functions.
 
 pub mod access;
+pub mod business_time;
 pub mod calm;
 pub mod contact;
 pub mod playbook;

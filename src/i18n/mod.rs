@@ -75,6 +75,51 @@ pub fn format_rupiah(amount: i64, locale: Locale) -> String {
     format!("{sign}Rp{grouped}")
 }
 
+/// A length of time in words: "2 jam 5 menit" / "2 hours 5 minutes", "3 hari" / "3 days".
+pub fn format_duration(minutes: i64, locale: Locale) -> String {
+    let minutes = minutes.max(0);
+    let (days, hours, mins) = (minutes / (24 * 60), (minutes / 60) % 24, minutes % 60);
+    let unit = |n: i64, id: &str, en: &str| match locale {
+        Locale::Id => format!("{n} {id}"),
+        Locale::En => format!("{n} {en}{}", if n == 1 { "" } else { "s" }),
+    };
+    let mut parts = Vec::new();
+    if days > 0 {
+        parts.push(unit(days, "hari", "day"));
+    }
+    if hours > 0 {
+        parts.push(unit(hours, "jam", "hour"));
+    }
+    if mins > 0 && days == 0 {
+        parts.push(unit(mins, "menit", "minute"));
+    }
+    if parts.is_empty() {
+        parts.push(unit(0, "menit", "minute"));
+    }
+    parts.join(" ")
+}
+
+/// A local date: "Senin, 24 Nov 2026" / "Monday 24 Nov 2026".
+pub fn format_date(date: chrono::NaiveDate, locale: Locale) -> String {
+    let (day, month) = (weekday_index(date.weekday()), date.month0() as usize);
+    match locale {
+        Locale::Id => format!(
+            "{}, {} {} {}",
+            DAYS_ID[day],
+            date.day(),
+            MONTHS_ID[month],
+            date.year()
+        ),
+        Locale::En => format!(
+            "{} {} {} {}",
+            DAYS_EN[day],
+            date.day(),
+            MONTHS_EN[month],
+            date.year()
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +143,19 @@ mod tests {
             format_datetime(moment, chrono_tz::Asia::Jayapura, Locale::Id),
             "Selasa, 24 Nov 2026 16.00 WIT"
         );
+    }
+
+    #[test]
+    fn durations_and_dates() {
+        assert_eq!(format_duration(125, Locale::Id), "2 jam 5 menit");
+        assert_eq!(format_duration(61, Locale::En), "1 hour 1 minute");
+        assert_eq!(
+            format_duration(3 * 24 * 60 + 60, Locale::En),
+            "3 days 1 hour"
+        );
+        assert_eq!(format_duration(0, Locale::Id), "0 menit");
+        let date = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();
+        assert_eq!(format_date(date, Locale::Id), "Senin, 23 Nov 2026");
     }
 
     #[test]

@@ -108,6 +108,9 @@ pub fn test_settings(data_dir: &std::path::Path, database_url: Option<&str>) -> 
     env.insert("TANGGAP_DB_POOL_SIZE", "4".into());
     env.insert("TANGGAP_JSON_LIMIT_BYTES", "65536".into());
     env.insert("TANGGAP_MAX_ATTACHMENT_BYTES", "1048576".into());
+    // Tests drive the scheduler themselves, pass by pass, with the time they choose.
+    env.insert("TANGGAP_TICK_SECONDS", "0".into());
+    env.insert("TANGGAP_MAIL_URL", "log:".into());
     if let Some(url) = database_url {
         env.insert("DATABASE_URL", url.into());
     }

@@ -44,6 +44,7 @@ fn family(data_type: &str) -> String {
         "text" => "text",
         "boolean" => "bool",
         "timestamp" | "timestamp without time zone" => "timestamp",
+        "date" => "date",
         "blob" | "bytea" => "binary",
         "double precision" | "real" | "double" => "float",
         other => return format!("unknown:{other}"),

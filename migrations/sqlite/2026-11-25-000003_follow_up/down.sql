@@ -1,0 +1,18 @@
+ALTER TABLE promises DROP COLUMN escalation_alerted_at;
+ALTER TABLE promises DROP COLUMN overdue_alerted_at;
+ALTER TABLE promises DROP COLUMN reminded_at;
+DROP INDEX tickets_resolution_due_idx;
+DROP INDEX tickets_first_response_due_idx;
+ALTER TABLE tickets DROP COLUMN paused_minutes;
+ALTER TABLE tickets DROP COLUMN clock_paused_at;
+ALTER TABLE tickets DROP COLUMN resolution_breached;
+ALTER TABLE tickets DROP COLUMN resolution_warned;
+ALTER TABLE tickets DROP COLUMN first_response_breached;
+ALTER TABLE tickets DROP COLUMN first_response_warned;
+ALTER TABLE tickets DROP COLUMN resolution_due_at;
+ALTER TABLE tickets DROP COLUMN first_response_due_at;
+DROP TABLE job_marks;
+DROP TABLE holidays;
+DROP TABLE business_hours;
+DROP TABLE target_policies;
+DROP TABLE outbox;

@@ -1,0 +1,226 @@
+//! The mail outbox: written in the same transaction as the event that causes a mail, claimed
+//! by dispatchers with a lease, marked sent or failed. Claiming is where the backends differ:
+//! PostgreSQL uses `FOR UPDATE SKIP LOCKED` so several app servers never take the same row;
+//! SQLite has one writer at a time, so its single UPDATE … RETURNING is already exclusive.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Timestamp};
+
+use super::schema::outbox;
+use super::DbConnection;
+
+#[derive(Clone, Debug, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = outbox)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub idempotency_key: String,
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub to_address: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub last_error: Option<String>,
+    pub locked_by: Option<String>,
+    pub locked_until: Option<NaiveDateTime>,
+    pub sent_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Insertable, Debug, Clone)]
+#[diesel(table_name = outbox)]
+pub struct NewMail {
+    pub idempotency_key: String,
+    pub kind: String,
+    pub ticket_id: Option<i64>,
+    pub to_address: String,
+    pub to_name: Option<String>,
+    pub subject: String,
+    pub text_body: String,
+    pub html_body: String,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// Queues a mail unless one with the same idempotency key exists; true when queued. Runs in
+/// a savepoint, so a lost race on the unique key does not abort the caller's transaction.
+pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<bool> {
+    let exists = outbox::table
+        .filter(outbox::idempotency_key.eq(&mail.idempotency_key))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0;
+    if exists {
+        return Ok(false);
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(outbox::table)
+            .values(mail)
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn key_exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
+    Ok(outbox::table
+        .filter(outbox::idempotency_key.eq(key))
+        .count()
+        .get_result::<i64>(conn)?
+        > 0)
+}
+
+/// Takes up to `limit` mails that are due (or whose lease ran out) for `worker`, until
+/// `lease_until`; each claim counts as an attempt.
+pub fn claim(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<OutboxMail>> {
+    match conn {
+        DbConnection::Postgres(c) => diesel::sql_query(
+            "UPDATE outbox SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox \
+                          WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $3) \
+                          ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+             RETURNING *",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(c),
+        DbConnection::Sqlite(c) => diesel::sql_query(
+            "UPDATE outbox SET status = 'sending', locked_by = ?, locked_until = ?, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM outbox \
+                          WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?) \
+                          ORDER BY id LIMIT ?) \
+             RETURNING *",
+        )
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(c),
+    }
+}
+
+/// Sent: only if this worker still holds the lease (a crashed worker's late answer is ignored).
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::locked_by.eq(worker)),
+    )
+    .set((
+        outbox::status.eq("sent"),
+        outbox::sent_at.eq(Some(now)),
+        outbox::locked_by.eq(None::<String>),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)
+}
+
+/// Failed: back to pending for `retry_at`, or dead when `retry_at` is `None`.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    error: &str,
+    retry_at: Option<NaiveDateTime>,
+) -> QueryResult<usize> {
+    let (status, next) = match retry_at {
+        Some(at) => ("pending", Some(at)),
+        None => ("dead", None),
+    };
+    let target = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::locked_by.eq(worker));
+    let updated = diesel::update(target)
+        .set((
+            outbox::status.eq(status),
+            outbox::last_error.eq(Some(error)),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    if let Some(next) = next {
+        diesel::update(outbox::table.find(id))
+            .set(outbox::next_attempt_at.eq(next))
+            .execute(conn)?;
+    }
+    Ok(updated)
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    limit: i64,
+    before_id: Option<i64>,
+) -> QueryResult<Vec<OutboxMail>> {
+    let mut query = outbox::table.select(OutboxMail::as_select()).into_boxed();
+    if let Some(status) = status {
+        query = query.filter(outbox::status.eq(status));
+    }
+    if let Some(before) = before_id {
+        query = query.filter(outbox::id.lt(before));
+    }
+    query.order(outbox::id.desc()).limit(limit).load(conn)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<OutboxMail>> {
+    outbox::table
+        .find(id)
+        .select(OutboxMail::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// A dead (or waiting) mail goes back to the queue now, with a fresh count of attempts.
+pub fn retry(conn: &mut DbConnection, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::status.eq_any(["dead", "pending"])),
+    )
+    .set((
+        outbox::status.eq("pending"),
+        outbox::attempts.eq(0),
+        outbox::next_attempt_at.eq(now),
+    ))
+    .execute(conn)
+}
+
+pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<OutboxMail>> {
+    outbox::table
+        .filter(outbox::ticket_id.eq(ticket_id))
+        .select(OutboxMail::as_select())
+        .order(outbox::id.asc())
+        .load(conn)
+}

@@ -1,0 +1,569 @@
+//! What the scheduler looks for in the data, and the mails and timeline events it writes.
+//! Each item is handled in its own short transaction: the mark that says "done", the outbox
+//! row(s) and the timeline event commit together, so a crash never sends twice or loses one.
+
+use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use diesel::Connection;
+use serde_json::{json, Value};
+
+use super::TickReport;
+use crate::config::Locale;
+use crate::db::customers;
+use crate::db::events::{self, NewEvent};
+use crate::db::promises::{self, FollowUpStep, Promise};
+use crate::db::tickets::{self as ticket_db, Ticket, TicketChanges};
+use crate::db::users::{self, User};
+use crate::db::{app_settings, replacements, DbConnection, DbPool};
+use crate::desk::targets;
+use crate::domain::business_time::Calendar;
+use crate::domain::ticket_number;
+use crate::domain::user::Role;
+use crate::error::AppError;
+use crate::i18n::{format_date, format_datetime, format_duration};
+use crate::mail::{Mailroom, Recipient};
+
+/// Knobs an admin sets through /api/settings (stored in app_settings), with their defaults.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FollowUpSettings {
+    /// Remind the agent this many business minutes before a promise is due.
+    pub reminder_lead_minutes: i64,
+    /// Warn the agent this many business minutes before a target is breached.
+    pub target_warning_minutes: i64,
+    /// Climb a level when a promise is still unkept this long after the manager's alert.
+    pub escalate_after_minutes: i64,
+    /// Local time of the daily digest, HH:MM.
+    pub digest_time: String,
+    /// Replacements not shipped after this many days appear in the digest.
+    pub unshipped_after_days: i64,
+}
+
+pub const KNOBS: [(&str, &str); 5] = [
+    ("reminder_lead_minutes", "120"),
+    ("target_warning_minutes", "30"),
+    ("escalate_after_minutes", "540"),
+    ("digest_time", "08:00"),
+    ("unshipped_after_days", "3"),
+];
+
+impl FollowUpSettings {
+    pub fn load(conn: &mut DbConnection) -> Result<Self, AppError> {
+        let get = |conn: &mut DbConnection, key: &str| -> Result<String, AppError> {
+            let default = KNOBS
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|(_, v)| *v)
+                .unwrap_or("0");
+            Ok(app_settings::get(conn, key)?.unwrap_or_else(|| default.to_owned()))
+        };
+        let number = |text: String| text.parse::<i64>().unwrap_or(0);
+        Ok(Self {
+            reminder_lead_minutes: number(get(conn, "reminder_lead_minutes")?),
+            target_warning_minutes: number(get(conn, "target_warning_minutes")?),
+            escalate_after_minutes: number(get(conn, "escalate_after_minutes")?),
+            digest_time: get(conn, "digest_time")?,
+            unshipped_after_days: number(get(conn, "unshipped_after_days")?),
+        })
+    }
+}
+
+/// Checks a knob before it is stored; the message names what is wrong.
+pub fn check_knob(key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "digest_time" => {
+            let ok = value.split_once(':').is_some_and(|(h, m)| {
+                h.parse::<u32>().is_ok_and(|h| h < 24)
+                    && m.len() == 2
+                    && m.parse::<u32>().is_ok_and(|m| m < 60)
+            });
+            if ok {
+                Ok(())
+            } else {
+                Err("must be a time like 08:00".into())
+            }
+        }
+        _ => match value.parse::<i64>() {
+            Ok(n) if (0..=100_000).contains(&n) => Ok(()),
+            _ => Err("must be a whole number from 0 to 100000".into()),
+        },
+    }
+}
+
+fn recipient(user: &User) -> Recipient {
+    Recipient {
+        address: user.email.clone(),
+        name: Some(user.name.clone()),
+        locale: Locale::parse(&user.locale).unwrap_or(Locale::Id),
+    }
+}
+
+/// Who hears about `agent`'s missed promises: their manager, or every manager, or (with no
+/// managers at all) the admins.
+fn managers_of(conn: &mut DbConnection, agent: Option<&User>) -> Result<Vec<User>, AppError> {
+    if let Some(manager_id) = agent.and_then(|a| a.manager_id) {
+        if let Some(manager) = users::find(conn, manager_id)?.filter(|m| m.active) {
+            return Ok(vec![manager]);
+        }
+    }
+    let all = users::list(conn)?;
+    let managers: Vec<User> = all
+        .iter()
+        .filter(|u| u.active && u.role() == Role::Manager)
+        .cloned()
+        .collect();
+    if !managers.is_empty() {
+        return Ok(managers);
+    }
+    Ok(all
+        .into_iter()
+        .filter(|u| u.active && u.role() == Role::Admin)
+        .collect())
+}
+
+/// One level above `manager`: their own manager, or the admins.
+fn above(conn: &mut DbConnection, manager: &User) -> Result<Vec<User>, AppError> {
+    if let Some(id) = manager.manager_id {
+        if let Some(up) = users::find(conn, id)?.filter(|u| u.active) {
+            return Ok(vec![up]);
+        }
+    }
+    Ok(users::list(conn)?
+        .into_iter()
+        .filter(|u| u.active && u.role() == Role::Admin && u.id != manager.id)
+        .collect())
+}
+
+fn system_event(
+    ticket_id: i64,
+    kind: &str,
+    body: Option<String>,
+    data: Value,
+    at: NaiveDateTime,
+) -> NewEvent {
+    NewEvent {
+        ticket_id,
+        actor_id: None,
+        kind: kind.into(),
+        visibility: "system".into(),
+        body,
+        data: Some(data.to_string()),
+        created_at: at,
+    }
+}
+
+struct Context<'a> {
+    mailroom: &'a Mailroom,
+    calendar: Calendar,
+    knobs: FollowUpSettings,
+    now: DateTime<Utc>,
+    report: TickReport,
+}
+
+impl Context<'_> {
+    fn zone(&self) -> chrono_tz::Tz {
+        self.mailroom.settings.timezone
+    }
+
+    fn when(&self, at: NaiveDateTime, locale: Locale) -> String {
+        format_datetime(at.and_utc(), self.zone(), locale)
+    }
+
+    /// The common variables of a mail about a ticket.
+    fn ticket_data(&self, conn: &mut DbConnection, ticket: &Ticket) -> Result<Value, AppError> {
+        let customer = customers::find(conn, ticket.customer_id)?;
+        let contact = customer.as_ref().and_then(|c| {
+            c.whatsapp
+                .clone()
+                .or(c.phone.clone())
+                .or(c.email.clone())
+                .or(c.instagram.clone().map(|h| format!("@{h}")))
+        });
+        Ok(json!({
+            "ticket": { "number": ticket_number(ticket.id), "subject": ticket.subject, "url": self.mailroom.ticket_url(ticket.id), "stage": ticket.stage },
+            "customer": { "name": customer.map(|c| c.name).unwrap_or_default(), "contact": contact.unwrap_or_default() },
+        }))
+    }
+}
+
+/// The whole scan as of `now`.
+pub fn scan(pool: &DbPool, mailroom: &Mailroom, now: DateTime<Utc>) -> anyhow::Result<TickReport> {
+    let mut conn = pool.get()?;
+    let conn = &mut *conn;
+    let calendar = targets::calendar(conn, mailroom.settings.timezone)?;
+    let knobs = FollowUpSettings::load(conn).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut ctx = Context {
+        mailroom,
+        calendar,
+        knobs,
+        now,
+        report: TickReport::default(),
+    };
+    let run = |result: Result<(), AppError>| result.map_err(|e| anyhow::anyhow!("{e}"));
+    run(reminders(conn, &mut ctx))?;
+    run(overdue_alerts(conn, &mut ctx))?;
+    run(climb(conn, &mut ctx))?;
+    run(target_checks(conn, &mut ctx))?;
+    run(digests(conn, &mut ctx))?;
+    Ok(ctx.report)
+}
+
+/// How far ahead (in calendar time) a business-time lead can reach: weekends and long
+/// holidays included.
+fn horizon(now: DateTime<Utc>) -> NaiveDateTime {
+    (now + Duration::days(21)).naive_utc()
+}
+
+fn holder(
+    conn: &mut DbConnection,
+    ticket: &Ticket,
+    promise: &Promise,
+) -> Result<Option<User>, AppError> {
+    Ok(users::find(
+        conn,
+        ticket.assignee_id.unwrap_or(promise.promised_by),
+    )?)
+}
+
+fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    let now = ctx.now.naive_utc();
+    for promise in promises::due_for_reminder(conn, now, horizon(ctx.now))? {
+        let left = ctx
+            .calendar
+            .minutes_between(ctx.now, promise.due_at.and_utc());
+        if left > ctx.knobs.reminder_lead_minutes {
+            continue;
+        }
+        let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
+            continue;
+        };
+        conn.transaction(|conn| -> Result<(), AppError> {
+            promises::mark(conn, promise.id, FollowUpStep::Reminded, now)?;
+            if let Some(agent) = holder(conn, &ticket, &promise)?.filter(|u| u.active) {
+                let to = recipient(&agent);
+                let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+                let mut data = ctx.ticket_data(conn, &ticket)?;
+                data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser });
+                ctx.mailroom.enqueue(conn, &format!("reminder:promise:{}", promise.id), "promise_reminder", &to, Some(ticket.id), data)?;
+                events::append(conn, &system_event(ticket.id, "promise_reminder_sent", Some(promise.what.clone()), json!({ "promise_id": promise.id, "to": agent.id }), now))?;
+                ctx.report.reminders += 1;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    let now = ctx.now.naive_utc();
+    loop {
+        // Batches keep each write short, so intake never waits long behind a big scan.
+        let batch = promises::overdue_unalerted(conn, now, 500)?;
+        if batch.is_empty() {
+            return Ok(());
+        }
+        for promise in batch {
+            let ticket = ticket_db::find(conn, promise.ticket_id)?;
+            conn.transaction(|conn| -> Result<(), AppError> {
+                promises::mark(conn, promise.id, FollowUpStep::OverdueAlerted, now)?;
+                let Some(ticket) = ticket else { return Ok(()) };
+                let agent = holder(conn, &ticket, &promise)?;
+                let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+                let managers = managers_of(conn, agent.as_ref())?;
+                let late = (now - promise.due_at).num_minutes();
+                let mut sent_to = Vec::new();
+                for manager in &managers {
+                    let to = recipient(manager);
+                    let mut data = ctx.ticket_data(conn, &ticket)?;
+                    data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser, "overdue_by": format_duration(late, to.locale) });
+                    data["agent"] = json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
+                    let key = format!("overdue:promise:{}:to:{}", promise.id, manager.id);
+                    if ctx.mailroom.enqueue(conn, &key, "promise_overdue", &to, Some(ticket.id), data)? {
+                        sent_to.push(manager.id);
+                    }
+                }
+                let body = format!("{} ({})", promise.what, ctx.when(promise.due_at, Locale::En));
+                events::append(conn, &system_event(ticket.id, "overdue_alert_sent", Some(body), json!({ "promise_id": promise.id, "to": sent_to }), now))?;
+                ctx.report.overdue_alerts += 1;
+                Ok(())
+            })?;
+        }
+    }
+}
+
+fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    let now = ctx.now.naive_utc();
+    for promise in promises::alerted_not_escalated(conn)? {
+        let Some(alerted) = promise.overdue_alerted_at else {
+            continue;
+        };
+        if ctx.calendar.minutes_between(alerted.and_utc(), ctx.now)
+            < ctx.knobs.escalate_after_minutes
+        {
+            continue;
+        }
+        let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
+            continue;
+        };
+        conn.transaction(|conn| -> Result<(), AppError> {
+            promises::mark(conn, promise.id, FollowUpStep::Escalated, now)?;
+            let agent = holder(conn, &ticket, &promise)?;
+            let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+            let mut sent_to = Vec::new();
+            for manager in managers_of(conn, agent.as_ref())? {
+                for up in above(conn, &manager)? {
+                    let to = recipient(&up);
+                    let late = (now - promise.due_at).num_minutes();
+                    let mut data = ctx.ticket_data(conn, &ticket)?;
+                    data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser, "overdue_by": format_duration(late, to.locale) });
+                    data["agent"] = json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
+                    data["manager"] = json!({ "name": manager.name });
+                    data["first_alert_at"] = json!(ctx.when(alerted, to.locale));
+                    let key = format!("overdue-escalated:promise:{}:to:{}", promise.id, up.id);
+                    if ctx.mailroom.enqueue(conn, &key, "promise_overdue_escalated", &to, Some(ticket.id), data)? {
+                        sent_to.push(up.id);
+                    }
+                }
+            }
+            events::append(conn, &system_event(ticket.id, "overdue_alert_escalated", Some(promise.what.clone()), json!({ "promise_id": promise.id, "to": sent_to }), now))?;
+            ctx.report.escalated_alerts += 1;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
+#[derive(Clone, Copy)]
+enum Target {
+    FirstResponse,
+    Resolution,
+}
+
+impl Target {
+    fn kind(self) -> &'static str {
+        match self {
+            Target::FirstResponse => "first_response",
+            Target::Resolution => "resolution",
+        }
+    }
+}
+
+fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    let h = horizon(ctx.now);
+    for ticket in ticket_db::first_response_candidates(conn, h)? {
+        check_target(
+            conn,
+            ctx,
+            &ticket,
+            Target::FirstResponse,
+            ticket.first_response_due_at,
+            ticket.first_response_warned,
+        )?;
+    }
+    for ticket in ticket_db::resolution_candidates(conn, h)? {
+        check_target(
+            conn,
+            ctx,
+            &ticket,
+            Target::Resolution,
+            ticket.resolution_due_at,
+            ticket.resolution_warned,
+        )?;
+    }
+    Ok(())
+}
+
+fn check_target(
+    conn: &mut DbConnection,
+    ctx: &mut Context<'_>,
+    ticket: &Ticket,
+    target: Target,
+    due: Option<NaiveDateTime>,
+    warned: bool,
+) -> Result<(), AppError> {
+    let Some(due) = due else { return Ok(()) };
+    let now = ctx.now.naive_utc();
+    let agent = match ticket.assignee_id {
+        Some(id) => users::find(conn, id)?,
+        None => None,
+    };
+    if due <= now {
+        return conn.transaction(|conn| {
+            let mut flags = TicketChanges::default();
+            match target {
+                Target::FirstResponse => flags.first_response_breached = Some(true),
+                Target::Resolution => flags.resolution_breached = Some(true),
+            }
+            ticket_db::set_flags(conn, ticket.id, &flags)?;
+            let mut sent_to = Vec::new();
+            for manager in managers_of(conn, agent.as_ref())? {
+                let to = recipient(&manager);
+                let mut data = ctx.ticket_data(conn, ticket)?;
+                data["target"] = json!({ "kind": target.kind(), "due": ctx.when(due, to.locale) });
+                data["agent"] =
+                    json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
+                let key = format!(
+                    "breach:{}:ticket:{}:due:{}:to:{}",
+                    target.kind(),
+                    ticket.id,
+                    due.and_utc().timestamp(),
+                    manager.id
+                );
+                if ctx
+                    .mailroom
+                    .enqueue(conn, &key, "target_breach", &to, Some(ticket.id), data)?
+                {
+                    sent_to.push(manager.id);
+                }
+            }
+            events::append(
+                conn,
+                &system_event(
+                    ticket.id,
+                    "target_breached",
+                    None,
+                    json!({ "target": target.kind(), "due_at": due.and_utc(), "to": sent_to }),
+                    now,
+                ),
+            )?;
+            ctx.report.target_breaches += 1;
+            Ok(())
+        });
+    }
+    if warned
+        || ctx.calendar.minutes_between(ctx.now, due.and_utc()) > ctx.knobs.target_warning_minutes
+    {
+        return Ok(());
+    }
+    conn.transaction(|conn| {
+        let mut flags = TicketChanges::default();
+        match target {
+            Target::FirstResponse => flags.first_response_warned = Some(true),
+            Target::Resolution => flags.resolution_warned = Some(true),
+        }
+        ticket_db::set_flags(conn, ticket.id, &flags)?;
+        if let Some(agent) = agent.as_ref().filter(|a| a.active) {
+            let to = recipient(agent);
+            let mut data = ctx.ticket_data(conn, ticket)?;
+            data["target"] = json!({ "kind": target.kind(), "due": ctx.when(due, to.locale) });
+            let key = format!(
+                "warning:{}:ticket:{}:due:{}",
+                target.kind(),
+                ticket.id,
+                due.and_utc().timestamp()
+            );
+            ctx.mailroom
+                .enqueue(conn, &key, "target_warning", &to, Some(ticket.id), data)?;
+            events::append(
+                conn,
+                &system_event(
+                    ticket.id,
+                    "target_warning_sent",
+                    None,
+                    json!({ "target": target.kind(), "due_at": due.and_utc(), "to": agent.id }),
+                    now,
+                ),
+            )?;
+            ctx.report.target_warnings += 1;
+        }
+        Ok(())
+    })
+}
+
+fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    let local = ctx.zone().from_utc_datetime(&ctx.now.naive_utc());
+    if local.format("%H:%M").to_string() < ctx.knobs.digest_time {
+        return Ok(());
+    }
+    let today = local.date_naive();
+    let now = ctx.now.naive_utc();
+    let everyone = users::list(conn)?;
+    let managers: Vec<&User> = everyone
+        .iter()
+        .filter(|u| u.active && u.role() == Role::Manager)
+        .collect();
+    for manager in managers {
+        let mark = format!("digest:{}:{}", manager.id, today);
+        if crate::db::app_settings::job_done(conn, &mark)? {
+            continue;
+        }
+        // A manager's people: those who name them, and those who name no manager at all.
+        let team: Vec<&User> = everyone
+            .iter()
+            .filter(|u| {
+                u.manager_id == Some(manager.id)
+                    || (u.manager_id.is_none() && u.role() == Role::Agent)
+            })
+            .collect();
+        let team_ids: Vec<i64> = team.iter().map(|u| u.id).collect();
+        let to = recipient(manager);
+        let mut overdue_groups: Vec<Value> = Vec::new();
+        let overdue = promises::overdue_open(conn, now)?;
+        for member in &team {
+            let mut items = Vec::new();
+            for promise in &overdue {
+                let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
+                    continue;
+                };
+                if ticket.assignee_id.unwrap_or(promise.promised_by) == member.id {
+                    items.push(json!({ "number": ticket_number(ticket.id), "subject": ticket.subject, "due": ctx.when(promise.due_at, to.locale), "url": ctx.mailroom.ticket_url(ticket.id) }));
+                }
+            }
+            if !items.is_empty() {
+                overdue_groups
+                    .push(json!({ "agent": member.name, "count": items.len(), "items": items }));
+            }
+        }
+        let breaches: Vec<Value> = ticket_db::open_breached(conn)?
+            .into_iter()
+            .filter(|t| t.assignee_id.is_some_and(|a| team_ids.contains(&a) || a == manager.id))
+            .map(|t| {
+                let (kind, due) = if t.first_response_breached { ("first_response", t.first_response_due_at) } else { ("resolution", t.resolution_due_at) };
+                json!({ "number": ticket_number(t.id), "subject": t.subject, "target_kind": kind, "due": due.map(|d| ctx.when(d, to.locale)).unwrap_or_default(), "url": ctx.mailroom.ticket_url(t.id) })
+            })
+            .collect();
+        let escalated: Vec<Value> = ticket_db::escalated_to(conn, manager.id)?
+            .into_iter()
+            .map(|t| json!({ "number": ticket_number(t.id), "subject": t.subject, "since": ctx.when(t.updated_at, to.locale), "url": ctx.mailroom.ticket_url(t.id) }))
+            .collect();
+        let cutoff = now - Duration::days(ctx.knobs.unshipped_after_days);
+        let mut unshipped = Vec::new();
+        for r in replacements::list(conn, None, 1000)?
+            .into_iter()
+            .filter(|r| {
+                matches!(r.status.as_str(), "requested" | "approved") && r.created_at < cutoff
+            })
+        {
+            let Some(ticket) = ticket_db::find(conn, r.ticket_id)? else {
+                continue;
+            };
+            if ticket
+                .assignee_id
+                .is_some_and(|a| team_ids.contains(&a) || a == manager.id)
+            {
+                unshipped.push(json!({ "number": ticket_number(ticket.id), "item": r.item, "days": (now - r.created_at).num_days(), "url": ctx.mailroom.ticket_url(ticket.id) }));
+            }
+        }
+        conn.transaction(|conn| -> Result<(), AppError> {
+            crate::db::app_settings::mark_job(conn, &mark)?;
+            // Nothing to report, no digest: a quiet day stays quiet.
+            if overdue_groups.is_empty()
+                && breaches.is_empty()
+                && escalated.is_empty()
+                && unshipped.is_empty()
+            {
+                return Ok(());
+            }
+            let data = json!({
+                "date": format_date(today, to.locale),
+                "overdue_promises": overdue_groups,
+                "breaches": breaches,
+                "escalated": escalated,
+                "unshipped": unshipped,
+            });
+            ctx.mailroom
+                .enqueue(conn, &mark, "digest", &to, None, data)?;
+            ctx.report.digests += 1;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}

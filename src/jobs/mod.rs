@@ -1,0 +1,83 @@
+//! The scheduler's passes: reminders before promises fall due, overdue alerts to managers
+//! (climbing a level when still unkept), warnings and alerts for service targets, and daily
+//! digests — then the dispatcher sends what they queued. One pass is `tanggap tick`; `serve`
+//! runs a pass on an interval. Every pass takes its time from the caller (`--now` in tests
+//! and catch-up runs), never from a sleep.
+
+pub mod follow_up;
+
+use chrono::{DateTime, Utc};
+
+use crate::db::DbPool;
+use crate::mail::dispatch::{dispatch, DispatchReport};
+use crate::mail::transport::Mailer;
+use crate::mail::Mailroom;
+
+#[derive(Debug, Default, Clone, serde::Serialize)]
+pub struct TickReport {
+    pub reminders: usize,
+    pub overdue_alerts: usize,
+    pub escalated_alerts: usize,
+    pub target_warnings: usize,
+    pub target_breaches: usize,
+    pub digests: usize,
+    pub mail: DispatchReport,
+}
+
+/// One pass as of `now`: queue what is due, then send the outbox.
+pub async fn tick(
+    pool: &DbPool,
+    mailroom: &Mailroom,
+    mailer: &Mailer,
+    worker: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<TickReport> {
+    let (pool2, mailroom2) = (pool.clone(), mailroom.clone());
+    let mut report =
+        tokio::task::spawn_blocking(move || follow_up::scan(&pool2, &mailroom2, now)).await??;
+    report.mail = dispatch(
+        pool,
+        mailer,
+        &mailroom.settings.mail_from,
+        worker,
+        now.naive_utc(),
+    )
+    .await?;
+    Ok(report)
+}
+
+/// A name for this process in outbox leases: host and pid.
+pub fn worker_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "tanggap".into());
+    format!("{host}:{}", std::process::id())
+}
+
+/// Runs a pass every `every` inside `serve`. A failed pass is logged and the next one tries
+/// again; nothing is lost, because everything a pass does is in the database.
+pub fn spawn_scheduler(
+    state: std::sync::Arc<crate::startup::AppState>,
+    every: std::time::Duration,
+) {
+    let worker = worker_name();
+    tokio::spawn(async move {
+        let mut interval = tokio::time::interval(every);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            match tick(
+                &state.pool,
+                &state.mailroom,
+                &state.mailer,
+                &worker,
+                Utc::now(),
+            )
+            .await
+            {
+                Ok(report) => tracing::debug!(?report, "scheduler pass"),
+                Err(error) => {
+                    tracing::error!(error = %format!("{error:#}"), "scheduler pass failed")
+                }
+            }
+        }
+    });
+}
