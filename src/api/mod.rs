@@ -69,7 +69,16 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(attachments::upload)
                 .service(attachments::download)
                 .service(settings::get)
-                .service(settings::update),
+                .service(settings::update)
+                .service(outbox::list)
+                .service(outbox::retry)
+                .service(calendar::list_targets)
+                .service(calendar::put_target)
+                .service(calendar::get_hours)
+                .service(calendar::put_hours)
+                .service(calendar::list_holidays)
+                .service(calendar::add_holiday)
+                .service(calendar::remove_holiday),
         );
 }
 

@@ -140,6 +140,103 @@ mod tests {
         assert!(EmailTemplates::load(false).is_ok());
     }
 
+    /// Sample data for a kind: exactly the variables its templates promise, with distinct values.
+    fn sample(kind: &str) -> Value {
+        let ticket = serde_json::json!({ "number": "TGP-000042", "subject": "Kaos <sobek> & luntur", "url": "https://desk.toko.test/tickets/42" });
+        let staged = serde_json::json!({ "number": "TGP-000042", "subject": "Kaos <sobek> & luntur", "url": "https://desk.toko.test/tickets/42", "stage": "listened" });
+        let customer_ticket =
+            serde_json::json!({ "number": "TGP-000042", "subject": "Kaos <sobek> & luntur" });
+        let promise = serde_json::json!({ "what": "Kabari resi pengganti", "due": "Senin, 24 Nov 2026 14.00 WIB", "promised_by": "Sari Janji", "overdue_by": "3 jam 5 menit" });
+        let extra = match kind {
+            "promise_reminder" => {
+                serde_json::json!({ "ticket": ticket, "customer": { "name": "Maya Lestari" }, "promise": { "what": "Kabari resi pengganti", "due": "Senin, 24 Nov 2026 14.00 WIB", "promised_by": "Sari Janji" } })
+            }
+            "promise_overdue" => {
+                serde_json::json!({ "ticket": staged, "customer": { "name": "Maya Lestari", "contact": "6281234567890" }, "promise": promise, "agent": { "name": "Budi Agen" } })
+            }
+            "promise_overdue_escalated" => serde_json::json!({
+                "ticket": staged, "customer": { "name": "Maya Lestari", "contact": "6281234567890" }, "promise": promise, "agent": { "name": "Budi Agen" },
+                "manager": { "name": "Bos Besar" }, "first_alert_at": "Senin, 24 Nov 2026 15.00 WIB",
+            }),
+            "target_warning" => {
+                serde_json::json!({ "ticket": ticket, "customer": { "name": "Maya Lestari" }, "target": { "kind": "first_response", "due": "Selasa, 25 Nov 2026 09.00 WIB" } })
+            }
+            "target_breach" => {
+                serde_json::json!({ "ticket": ticket, "customer": { "name": "Maya Lestari" }, "target": { "kind": "resolution", "due": "Selasa, 25 Nov 2026 09.00 WIB" }, "agent": { "name": "Budi Agen" } })
+            }
+            "digest" => serde_json::json!({
+                "date": "Rabu, 26 Nov 2026",
+                "overdue_promises": [{ "agent": "Agen Telat", "count": 1, "items": [{ "number": "TGP-000007", "subject": "Sandal kebesaran", "due": "Selasa, 25 Nov 2026 10.00 WIB", "url": "https://desk.toko.test/tickets/7" }] }],
+                "breaches": [{ "number": "TGP-000008", "subject": "Tas rotan pecah", "target_kind": "resolution", "due": "Selasa, 25 Nov 2026 16.00 WIB", "url": "https://desk.toko.test/tickets/8" }],
+                "escalated": [{ "number": "TGP-000009", "subject": "Minta refund", "since": "Senin, 24 Nov 2026 11.00 WIB", "url": "https://desk.toko.test/tickets/9" }],
+                "unshipped": [{ "number": "TGP-000010", "item": "Gamis katun", "days": 4, "url": "https://desk.toko.test/tickets/10" }],
+            }),
+            "customer_acknowledged" => {
+                serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": customer_ticket, "agent": { "name": "Budi Agen" }, "message": "Terima kasih sudah mengabari kami", "link": "https://desk.toko.test/c/abc" })
+            }
+            "customer_proposal" => {
+                serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": customer_ticket, "agent": { "name": "Budi Agen" }, "solution": { "text": "Kami kirim pengganti hari ini" }, "link": "https://desk.toko.test/c/abc" })
+            }
+            "customer_promise" => {
+                serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": customer_ticket, "agent": { "name": "Budi Agen" }, "promise": { "what": "Kabari hasil cek gudang", "due": "Senin, 24 Nov 2026 14.00 WIB" } })
+            }
+            "customer_replacement_shipped" => {
+                serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": { "number": "TGP-000042" }, "agent": { "name": "Budi Agen" }, "replacement": { "item": "Kaos Batik M", "quantity": 2, "courier": "JNE REG", "tracking_number": "JNE1234567" } })
+            }
+            "customer_resolved" => {
+                serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": customer_ticket, "agent": { "name": "Budi Agen" }, "summary": "Pengganti sudah diterima", "link": "https://desk.toko.test/c/abc" })
+            }
+            other => panic!("no sample for {other}"),
+        };
+        let mut data = serde_json::json!({ "shop": { "name": "Toko Batik Sari" }, "recipient": { "name": "Rina Penerima" } });
+        if let (Some(base), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
+            base.extend(extra.clone());
+        }
+        data
+    }
+
+    /// Every string and number in the data, except codes the templates turn into words.
+    fn leaves(value: &Value, key: &str, out: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => map.iter().for_each(|(k, v)| leaves(v, k, out)),
+            Value::Array(items) => items.iter().for_each(|v| leaves(v, key, out)),
+            Value::String(s) if !matches!(key, "kind" | "target_kind") => out.push(s.clone()),
+            Value::Number(n) => out.push(n.to_string()),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_template_renders_every_variable_in_both_languages() {
+        let templates = EmailTemplates::load(true).expect("templates compile in strict mode");
+        for kind in KINDS {
+            for locale in [Locale::Id, Locale::En] {
+                let data = sample(kind);
+                let rendered = templates
+                    .render(kind, locale, &data)
+                    .unwrap_or_else(|e| panic!("{kind}/{locale:?}: {e:#}"));
+                let mut values = Vec::new();
+                leaves(&data, "", &mut values);
+                for value in values {
+                    assert!(
+                        rendered.text.contains(&value),
+                        "{kind}/{locale:?}: '{value}' missing from the text part:\n{}",
+                        rendered.text
+                    );
+                }
+                assert!(!rendered.subject.contains('\n'));
+                assert!(
+                    !rendered.html.contains("<sobek>"),
+                    "{kind}/{locale:?}: data is escaped in HTML"
+                );
+                assert!(
+                    rendered.html.contains("<html"),
+                    "{kind}: wrapped in the layout"
+                );
+            }
+        }
+    }
+
     #[test]
     fn subjects_stay_on_one_line() {
         assert_eq!(

@@ -43,6 +43,8 @@ pub struct TestApp {
     /// The app's own pool, for tests that must set the scene directly (a promise already
     /// past due, say) instead of waiting for time to pass.
     pub pool: tanggap::db::DbPool,
+    /// The app's state: its mailroom and mailer, for running scheduler passes.
+    pub state: actix_web::web::Data<tanggap::startup::AppState>,
     handle: actix_web::dev::ServerHandle,
     _data_dir: tempfile::TempDir,
     postgres: Option<TestDatabase>,
@@ -100,6 +102,15 @@ impl Drop for TestDatabase {
 }
 
 pub fn test_settings(data_dir: &std::path::Path, database_url: Option<&str>) -> Settings {
+    test_settings_with(data_dir, database_url, &[])
+}
+
+/// Test settings with some variables set otherwise (the mail URL, say).
+pub fn test_settings_with(
+    data_dir: &std::path::Path,
+    database_url: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut env: HashMap<&str, String> = HashMap::new();
     env.insert("TANGGAP_BIND", "127.0.0.1:0".into());
     env.insert("TANGGAP_DATA_DIR", data_dir.display().to_string());
@@ -114,16 +125,28 @@ pub fn test_settings(data_dir: &std::path::Path, database_url: Option<&str>) -> 
     if let Some(url) = database_url {
         env.insert("DATABASE_URL", url.into());
     }
+    for (key, value) in extra {
+        env.insert(key, (*value).to_owned());
+    }
     Settings::from_lookup(|k| env.get(k).cloned()).expect("test settings are valid")
 }
 
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// `spawn_app` with some settings changed.
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
     let postgres = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => Some(TestDatabase::create(&postgres_base_url()?)),
     };
     let data_dir = tempfile::tempdir().expect("temp dir");
-    let settings = test_settings(data_dir.path(), postgres.as_ref().map(|db| db.url.as_str()));
+    let settings = test_settings_with(
+        data_dir.path(),
+        postgres.as_ref().map(|db| db.url.as_str()),
+        extra,
+    );
     Some(spawn_with(settings, data_dir, postgres).await)
 }
 
@@ -138,6 +161,7 @@ pub async fn spawn_with(
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let pool = app.state.pool.clone();
+    let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     let (admin_email, admin_password) = admin.map(|a| (a.email, a.password)).unwrap_or_default();
     TestApp {
@@ -146,6 +170,7 @@ pub async fn spawn_with(
         admin_email,
         admin_password,
         pool,
+        state,
         handle,
         _data_dir: data_dir,
         postgres,
@@ -214,6 +239,16 @@ impl TestApp {
             request = request.bearer_auth(token);
         }
         self.send(request).await
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, body: Value) -> Reply {
+        self.send(
+            self.client
+                .put(self.url(path))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Reply {
@@ -297,4 +332,19 @@ impl TestApp {
 
 fn rand_digits() -> String {
     format!("{:07}", uuid::Uuid::new_v4().as_u128() % 10_000_000)
+}
+
+impl TestApp {
+    /// One scheduler pass as of `now`, as `tanggap tick --now` runs it.
+    pub async fn tick(&self, now: chrono::DateTime<chrono::Utc>) -> tanggap::jobs::TickReport {
+        tanggap::jobs::tick(
+            &self.pool,
+            &self.state.mailroom,
+            &self.state.mailer,
+            "test-worker",
+            now,
+        )
+        .await
+        .expect("a scheduler pass")
+    }
 }
