@@ -10,5 +10,6 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;
+pub mod pages;
 pub mod startup;
 pub mod telemetry;

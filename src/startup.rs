@@ -26,6 +26,8 @@ pub struct AppState {
     pub mailroom: crate::mail::Mailroom,
     /// Sends what the outbox holds.
     pub mailer: crate::mail::transport::Mailer,
+    /// The page templates and the word catalogs.
+    pub pages: crate::pages::render::Pages,
 }
 
 impl AppState {
@@ -81,15 +83,22 @@ impl Application {
         let listener = TcpListener::bind(settings.bind)
             .with_context(|| format!("binding {} (TANGGAP_BIND)", settings.bind))?;
         let port = listener.local_addr()?.port();
+        // Bound to port 0 (tests): links in mail and pages use the port actually taken.
+        let mut settings = settings;
+        if settings.base_url.ends_with(":0") {
+            settings.base_url = format!("{}{port}", settings.base_url.trim_end_matches('0'));
+        }
         let workers = settings.workers;
         let mailroom = crate::mail::Mailroom::new(settings.clone(), false)?;
         let mailer = crate::mail::transport::Mailer::from_settings(&settings)?;
+        let pages = crate::pages::render::Pages::load(settings.timezone, false)?;
         let state = web::Data::new(AppState {
             pool,
             settings,
             tokens,
             mailroom,
             mailer,
+            pages,
         });
         if let Some(every) = state.settings.tick_every {
             crate::jobs::spawn_scheduler(state.clone().into_inner(), every);
@@ -131,14 +140,21 @@ fn run(
         App::new()
             .service(crate::api::openapi::service(document.clone()))
             .into_utoipa_app()
-            .configure(crate::api::configure)
+                        .configure(crate::api::configure)
             .into_app()
+            .configure(crate::pages::configure)
             .wrap(from_fn(catch_panics))
             .wrap(
                 DefaultHeaders::new()
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin")),
+                                        .add(("Referrer-Policy", "same-origin"))
+                    // No inline script anywhere: scripts and styles come from /static only.
+                    .add((
+                        "Content-Security-Policy",
+                        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                         connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+                    )),
             )
             .wrap(TracingLogger::default())
             .app_data(state.clone())

@@ -31,17 +31,33 @@ pub async fn login(
     req: HttpRequest,
     body: web::Json<Login>,
 ) -> Result<HttpResponse, AppError> {
-    let Login {
-        email,
-        password: given,
-    } = body.into_inner();
-    let email_key = ThrottleKind::Email.key(&email);
+    let Login { email, password } = body.into_inner();
     let address = req
         .peer_addr()
         .map(|a| a.ip().to_string())
         .unwrap_or_else(|| "unknown".into());
-    let address_key = ThrottleKind::Address.key(&address);
+    let (user, token) = sign_in(&state, &email, password, &address).await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "token": token,
+        "token_type": "Bearer",
+        "expires_in": state.tokens.ttl_seconds(),
+        "user": UserView::from(user),
+    })))
+}
 
+/// Checks an email and password for the API and the sign-in page alike.
+///
+/// Failures are counted per email and per client address; past a threshold the answer is
+/// 429 with `Retry-After` until the lock expires. Unknown emails, deactivated users and
+/// wrong passwords all get the same 401, after the same amount of hashing work.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    given: String,
+    address: &str,
+) -> Result<(crate::db::users::User, String), AppError> {
+    let email_key = ThrottleKind::Email.key(email);
+    let address_key = ThrottleKind::Address.key(address);
     let (keys, lookup_email) = (
         (email_key.clone(), address_key.clone()),
         email.trim().to_lowercase(),
@@ -70,7 +86,6 @@ pub async fn login(
             retry_after_seconds: seconds,
         });
     }
-
     let signed_in = crate::telemetry::spawn_blocking_with_tracing(move || match user {
         Some(user) if password::verify(&given, &user.password_hash) && user.active => Some(user),
         Some(_) => None,
@@ -80,7 +95,6 @@ pub async fn login(
         }
     })
     .await?;
-
     let Some(user) = signed_in else {
         state
             .db(move |conn| -> Result<_, AppError> {
@@ -98,18 +112,12 @@ pub async fn login(
         tracing::info!(client.address = %address, "failed sign-in");
         return Err(AppError::unauthorized(WRONG_CREDENTIALS));
     };
-
     state
         .db(move |conn| throttle::clear(conn, &email_key))
         .await?;
     let token = state.tokens.issue(user.id, user.token_version)?;
     tracing::info!(user.id = user.id, "signed in");
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "token": token,
-        "token_type": "Bearer",
-        "expires_in": state.tokens.ttl_seconds(),
-        "user": UserView::from(user),
-    })))
+    Ok((user, token))
 }
 
 /// `POST /api/auth/logout`: forgets the browser's session cookie.

@@ -1,6 +1,7 @@
 //! Who is asking: password hashing, sign-in tokens and the `CurrentUser` extractor.
 
 pub mod current_user;
+pub mod links;
 pub mod password;
 pub mod token;
 

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod pool;
 pub mod promises;
 pub mod replacements;
+pub mod reports;
 pub mod schema;
 pub mod search;
 pub mod throttle;

@@ -204,12 +204,9 @@ const OPEN_STAGES: [&str; 6] = [
     "escalated",
 ];
 
-pub fn list(
-    conn: &mut DbConnection,
-    filter: &TicketFilter,
-    limit: i64,
-) -> QueryResult<Vec<Ticket>> {
-    let mut query = tickets::table.select(Ticket::as_select()).into_boxed();
+/// The queue's query for a filter, without order or limit: shared by the list and the counts.
+fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiBackend> {
+    let mut query = tickets::table.into_boxed();
     if !filter.stages.is_empty() {
         query = query.filter(tickets::stage.eq_any(filter.stages.clone()));
     }
@@ -269,7 +266,24 @@ pub fn list(
     if let Some(before) = filter.before_id {
         query = query.filter(tickets::id.lt(before));
     }
-    query.order(tickets::id.desc()).limit(limit).load(conn)
+    query
+}
+
+pub fn list(
+    conn: &mut DbConnection,
+    filter: &TicketFilter,
+    limit: i64,
+) -> QueryResult<Vec<Ticket>> {
+    filtered(filter)
+        .select(Ticket::as_select())
+        .order(tickets::id.desc())
+        .limit(limit)
+        .load(conn)
+}
+
+/// How many tickets match (for the counts on the queue's tabs).
+pub fn count(conn: &mut DbConnection, filter: &TicketFilter) -> QueryResult<i64> {
+    filtered(filter).count().get_result(conn)
 }
 
 /// The customer names of these tickets' customers, for list views.

@@ -151,6 +151,17 @@ pub fn create(
     actor: &User,
     input: &NewTicketInput,
 ) -> Result<Ticket, AppError> {
+    create_as(conn, mail, Some(actor), input)
+}
+
+/// Intake by a signed-in user, or (`None`) by the public feedback form: then the ticket waits
+/// unassigned, or goes to the least busy agent when automatic assignment is on.
+pub fn create_as(
+    conn: &mut DbConnection,
+    mail: &Mailroom,
+    actor: Option<&User>,
+    input: &NewTicketInput,
+) -> Result<Ticket, AppError> {
     let default_locale = mail.settings.locale;
     let mut fields = FieldErrors::new();
     let kind = parse_into(&mut fields, "kind", input.kind.as_deref(), Kind::parse)
@@ -201,8 +212,8 @@ pub fn create(
             }
         }
         let assignee = match app_settings::get(conn, SETTING_AUTO_ASSIGN)?.as_deref() {
-            Some("true") => least_busy_agent(conn)?.or(Some(actor.id)),
-            _ => Some(actor.id),
+            Some("true") => least_busy_agent(conn)?.or(actor.map(|a| a.id)),
+            _ => actor.map(|a| a.id),
         };
         let now = db::now();
         let calendar = targets::calendar(conn, mail.settings.timezone)?;
@@ -223,7 +234,7 @@ pub fn create(
                 priority: priority.as_str(),
                 stage: Stage::New.as_str(),
                 assignee_id: assignee,
-                created_by: Some(actor.id),
+                created_by: actor.map(|a| a.id),
                 awaiting_customer: false,
                 version: 1,
                 created_at: now,
@@ -236,7 +247,7 @@ pub fn create(
             conn,
             &event(
                 ticket.id,
-                Some(actor.id),
+                actor.map(|a| a.id),
                 "created",
                 "public",
                 Some(words.clone()),
@@ -376,7 +387,8 @@ fn notify_customer(
     let mut data = json!({
         "customer": { "name": customer.name },
         "ticket": { "number": ticket_number(ticket.id), "subject": ticket.subject },
-        "agent": { "name": actor.name },
+                "agent": { "name": actor.name },
+        "link": mail.customer_link(ticket.id),
     });
     if let (Some(base), Some(extra)) = (data.as_object_mut(), extra.as_object()) {
         for (k, v) in extra {
@@ -419,10 +431,45 @@ where
         &mut Vec<NewEvent>,
     ) -> Result<(), AppError>,
 {
+    run_as(
+        conn,
+        Some(actor),
+        ticket_id,
+        version,
+        action,
+        accepted,
+        apply,
+    )
+}
+
+/// `run` for an actor who may be the customer (`None`), answering through their signed link:
+/// the link is their access, and nothing is taken or assigned.
+fn run_as<F>(
+    conn: &mut DbConnection,
+    actor: Option<&User>,
+    ticket_id: i64,
+    version: Option<i32>,
+    action: Action,
+    accepted: Option<bool>,
+    apply: F,
+) -> Result<Ticket, AppError>
+where
+    F: FnOnce(
+        &mut DbConnection,
+        &Ticket,
+        Outcome,
+        &mut TicketChanges,
+        &mut Vec<NewEvent>,
+    ) -> Result<(), AppError>,
+{
     conn.transaction(|conn| {
         let ticket = load(conn, ticket_id)?;
-        let access =
-            may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
+        let access = match actor {
+            Some(actor) => {
+                may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?
+            }
+            None => Access::Allowed,
+        };
         if version.is_some_and(|v| v != ticket.version) {
             return Err(stale());
         }
@@ -434,7 +481,7 @@ where
             changes.stage = Some(outcome.stage.as_str().to_owned());
             changes.escalated_from = Some(outcome.escalated_from.map(|s| s.as_str().to_owned()));
         }
-        if access == Access::AllowedAndTaken {
+        if let (Access::AllowedAndTaken, Some(actor)) = (access, actor) {
             changes.assignee_id = Some(Some(actor.id));
         }
         apply(conn, &ticket, outcome, &mut changes, &mut new_events)?;
@@ -1383,4 +1430,92 @@ pub fn update_replacement(
 /// one place that turns a stored time back into UTC for views.
 pub fn utc(t: NaiveDateTime) -> DateTime<Utc> {
     t.and_utc()
+}
+
+// ---------------------------------------------------------------------------------------
+// The customer's own answers (through their signed link)
+
+/// The customer accepts or rejects the proposal themselves (step 5, "ask for their input").
+pub fn customer_answer(
+    conn: &mut DbConnection,
+    mail: &Mailroom,
+    ticket_id: i64,
+    accepted: bool,
+    comment: Option<&str>,
+) -> Result<Ticket, AppError> {
+    let comment = optional_text(comment, LONG).map_err(|m| AppError::invalid("comment", m))?;
+    let now = db::now();
+    run_as(
+        conn,
+        None,
+        ticket_id,
+        None,
+        Action::CustomerResponse,
+        Some(accepted),
+        |conn, t, _, changes, events| {
+            targets::resume(conn, mail.settings.timezone, t, changes, now)?;
+            let state = if accepted {
+                ProposalState::Accepted
+            } else {
+                ProposalState::Rejected
+            };
+            changes.proposal_state = Some(Some(state.as_str().to_owned()));
+            changes.customer_comment = Some(comment.clone());
+            changes.awaiting_customer = Some(false);
+            events.push(event(
+                t.id,
+                None,
+                "customer_response",
+                "public",
+                comment,
+                json!({ "accepted": accepted, "by": "customer" }),
+            ));
+            Ok(())
+        },
+    )
+}
+
+/// The customer rates the help (1–5) after the ticket is resolved; a later rating replaces
+/// an earlier one.
+pub fn rate(
+    conn: &mut DbConnection,
+    ticket_id: i64,
+    rating: i32,
+    comment: Option<&str>,
+) -> Result<Ticket, AppError> {
+    if !(1..=5).contains(&rating) {
+        return Err(AppError::invalid("rating", "must be from 1 to 5"));
+    }
+    let comment = optional_text(comment, LONG).map_err(|m| AppError::invalid("comment", m))?;
+    conn.transaction(|conn| {
+        let ticket = load(conn, ticket_id)?;
+        if Stage::parse(&ticket.stage)
+            .map(Stage::is_open)
+            .unwrap_or(true)
+        {
+            return Err(AppError::conflict(
+                "invalid_transition",
+                "the help can be rated once the ticket is resolved",
+            ));
+        }
+        let changes = TicketChanges {
+            satisfaction: Some(Some(rating)),
+            ..Default::default()
+        };
+        let updated =
+            tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?
+                .ok_or_else(stale)?;
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                None,
+                "rated",
+                "public",
+                comment,
+                json!({ "rating": rating }),
+            ),
+        )?;
+        Ok(updated)
+    })
 }

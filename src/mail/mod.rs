@@ -28,14 +28,28 @@ pub struct Recipient {
 pub struct Mailroom {
     pub templates: Arc<EmailTemplates>,
     pub settings: Settings,
+    pub links: crate::auth::links::LinkSigner,
 }
 
 impl Mailroom {
     pub fn new(settings: Settings, strict_templates: bool) -> anyhow::Result<Self> {
+        let links = crate::auth::links::LinkSigner::new(&settings.resolve_jwt_secret()?);
         Ok(Self {
             templates: Arc::new(EmailTemplates::load(strict_templates)?),
             settings,
+            links,
         })
+    }
+
+    /// The customer's own page for a ticket: a signed link, valid for `LINK_DAYS`.
+    pub fn customer_link(&self, ticket_id: i64) -> String {
+        let expires = (chrono::Utc::now() + chrono::Duration::days(crate::auth::links::LINK_DAYS))
+            .timestamp();
+        format!(
+            "{}/c/{}",
+            self.settings.base_url,
+            self.links.sign(ticket_id, expires)
+        )
     }
 
     /// The domain of the sender address, for Message-IDs.

@@ -9,6 +9,7 @@ mod cli;
 mod desk;
 mod follow_up;
 mod health;
+mod pages;
 mod promises;
 mod schema;
 mod smtp;

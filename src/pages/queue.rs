@@ -1,0 +1,183 @@
+//! The queue: tabs (mine, unassigned, overdue follow-ups, escalated to me, waiting for the
+//! customer, all) with counts, filters, search and keyset pages — the same filter as the API.
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
+
+use super::{error_page, page, redirect, signed_in};
+use crate::api::tickets::{queue_filter, QueueQuery};
+use crate::auth::CurrentUser;
+use crate::db::tickets::{self as ticket_db, TicketFilter};
+use crate::db::{customers, search};
+use crate::error::AppError;
+use crate::startup::AppState;
+
+pub async fn home(user: Option<CurrentUser>) -> HttpResponse {
+    redirect(if user.is_some() { "/queue" } else { "/login" })
+}
+
+pub const TABS: [&str; 6] = [
+    "mine",
+    "unassigned",
+    "overdue",
+    "escalated",
+    "waiting",
+    "all",
+];
+const OPEN: [&str; 6] = [
+    "new",
+    "acknowledged",
+    "listened",
+    "understood",
+    "solution_proposed",
+    "escalated",
+];
+
+/// The filter a tab adds to the user's own filters.
+fn tab_filter(tab: &str, me: i64, base: &TicketFilter) -> TicketFilter {
+    let mut f = base.clone();
+    let open = || OPEN.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match tab {
+        "mine" => {
+            f.assignee = Some(Some(me));
+            if f.stages.is_empty() {
+                f.stages = open();
+            }
+        }
+        "unassigned" => {
+            f.assignee = Some(None);
+            if f.stages.is_empty() {
+                f.stages = open();
+            }
+        }
+        "overdue" => f.overdue_at = Some(crate::db::now()),
+        "escalated" => f.escalated_to = Some(me),
+        "waiting" => f.awaiting_customer = Some(true),
+        _ => {}
+    }
+    f
+}
+
+#[derive(serde::Deserialize, Default)]
+pub struct QueuePage {
+    pub tab: Option<String>,
+    #[serde(flatten)]
+    pub query: std::collections::HashMap<String, String>,
+}
+
+pub async fn queue(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Option<CurrentUser>,
+    query: web::Query<QueuePage>,
+) -> HttpResponse {
+    let me = match signed_in(user, &req) {
+        Ok(me) => me,
+        Err(redirect) => return redirect,
+    };
+    match render_queue(&state, &req, &me, query.into_inner()).await {
+        Ok(response) => response,
+        Err(error) => error_page(&state, &req, Some(&me), &error),
+    }
+}
+
+async fn render_queue(
+    state: &AppState,
+    req: &HttpRequest,
+    me: &CurrentUser,
+    page_query: QueuePage,
+) -> Result<HttpResponse, AppError> {
+    let tab = page_query
+        .tab
+        .filter(|t| TABS.contains(&t.as_str()))
+        .unwrap_or_else(|| "mine".into());
+    let mut params = page_query.query;
+    params.retain(|_, v| !v.trim().is_empty());
+    let query: QueueQuery = serde_json::from_value(json!(params
+        .iter()
+        .map(|(k, v)| {
+            let value = match k.as_str() {
+                "partner_id" | "customer_id" | "limit" | "before" => {
+                    v.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(v))
+                }
+                _ => json!(v),
+            };
+            (k.clone(), value)
+        })
+        .collect::<serde_json::Map<_, _>>()))
+    .map_err(|e| AppError::invalid("query", e.to_string()))?;
+    let (base, limit) = queue_filter(&query, me.id())?;
+    let q = query.q.clone().unwrap_or_default();
+    let me_id = me.id();
+    let tab2 = tab.clone();
+    let (rows, counts, partners) = state
+        .db(move |conn| -> Result<_, AppError> {
+            let mut filter = tab_filter(&tab2, me_id, &base);
+            if !q.trim().is_empty() {
+                filter.ids = Some(match crate::domain::parse_ticket_number(&q) {
+                    Some(id) => vec![id],
+                    None => search::matching_ids(conn, &q, filter.before_id, 1000)?,
+                });
+            }
+            let tickets = ticket_db::list(conn, &filter, limit)?;
+            let ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
+            let names = ticket_db::customer_names(conn, &ids)?;
+            let mut counts = Vec::new();
+            for t in TABS {
+                let mut counted = tab_filter(t, me_id, &TicketFilter::default());
+                counted.before_id = None;
+                counts.push((t, ticket_db::count(conn, &counted)?));
+            }
+            Ok((
+                tickets
+                    .into_iter()
+                    .map(|t| {
+                        let name = names
+                            .iter()
+                            .find(|(id, _)| *id == t.customer_id)
+                            .map(|(_, n)| n.clone());
+                        crate::api::views::summary(t, name)
+                    })
+                    .collect::<Vec<_>>(),
+                counts,
+                customers::list_partners(conn, None)?,
+            ))
+        })
+        .await?;
+    let next = (rows.len() as i64 == limit)
+        .then(|| rows.last().map(|t| t.id))
+        .flatten();
+    let next_url = next.map(|before| {
+        let mut url = url::Url::parse("http://x/queue").expect("a fixed URL parses");
+        {
+            let mut pairs = url.query_pairs_mut();
+            pairs.append_pair("tab", &tab);
+            for (k, v) in &params {
+                if k != "before" {
+                    pairs.append_pair(k, v);
+                }
+            }
+            pairs.append_pair("before", &before.to_string());
+        }
+        format!("/queue?{}", url.query().unwrap_or(""))
+    });
+    let tabs: Vec<_> = counts.iter().map(|(t, n)| json!({ "id": t, "count": n, "active": *t == tab, "label": format!("tab.{t}") })).collect();
+    let partners: Vec<_> = partners
+        .into_iter()
+        .map(|p| json!({ "id": p.id, "name": p.name }))
+        .collect();
+    let data = json!({
+        "nav": "queue",
+        "tab": tab,
+        "tabs": tabs,
+        "tickets": rows,
+        "filters": params,
+        "partners": partners,
+        "next_url": next_url,
+        "stages": crate::domain::playbook::Stage::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "channels": crate::domain::vocab::Channel::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "categories": crate::domain::vocab::Category::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "priorities": crate::domain::vocab::Priority::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+    });
+    page(state, req, Some(me), "base", "queue", data)
+}

@@ -1,0 +1,338 @@
+//! The page renderer: one handlebars registry built at start (templates compiled into the
+//! binary), with helpers for words from the catalogs (`t`), dates in the shop's zone (`dt`)
+//! and rupiah (`rupiah`). Output is HTML-escaped by default; no template uses `{{{…}}}` on data.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use handlebars::{
+    Context, Handlebars, Helper, HelperResult, Output, RenderContext, RenderErrorReason,
+};
+use serde_json::Value;
+
+use crate::config::Locale;
+
+macro_rules! templates {
+    ($($name:literal => $path:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../templates/", $path)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = templates!(
+    "base" => "layouts/base.hbs",
+    "bare" => "layouts/bare.hbs",
+    "nav" => "partials/nav.hbs",
+    "flash" => "partials/flash.hbs",
+    "ticket_rows" => "partials/ticket_rows.hbs",
+    "login" => "pages/login.hbs",
+    "queue" => "pages/queue.hbs",
+    "new_ticket" => "pages/new_ticket.hbs",
+    "ticket" => "pages/ticket.hbs",
+    "replacements" => "pages/replacements.hbs",
+    "dashboard" => "pages/dashboard.hbs",
+    "admin" => "pages/admin.hbs",
+    "customer" => "pages/customer.hbs",
+    "feedback" => "pages/feedback.hbs",
+    "message" => "pages/message.hbs",
+);
+
+/// Every word of the interface, per language.
+pub struct Catalogs {
+    pub id: HashMap<String, String>,
+    pub en: HashMap<String, String>,
+}
+
+impl Catalogs {
+    pub fn load() -> anyhow::Result<Self> {
+        Ok(Self {
+            id: serde_json::from_str(include_str!("../i18n/id.json"))?,
+            en: serde_json::from_str(include_str!("../i18n/en.json"))?,
+        })
+    }
+
+    pub fn word<'a>(&'a self, locale: Locale, key: &'a str) -> &'a str {
+        let catalog = match locale {
+            Locale::Id => &self.id,
+            Locale::En => &self.en,
+        };
+        catalog.get(key).map(String::as_str).unwrap_or(key)
+    }
+}
+
+pub struct Pages {
+    registry: Handlebars<'static>,
+    pub catalogs: Arc<Catalogs>,
+}
+
+fn locale_of(ctx: &Context) -> Locale {
+    ctx.data()
+        .get("locale")
+        .and_then(Value::as_str)
+        .and_then(Locale::parse)
+        .unwrap_or(Locale::Id)
+}
+
+impl Pages {
+    pub fn load(zone: chrono_tz::Tz, strict: bool) -> anyhow::Result<Self> {
+        let catalogs = Arc::new(Catalogs::load()?);
+        let mut registry = Handlebars::new();
+        registry.set_strict_mode(strict);
+        for (name, source) in TEMPLATES {
+            registry.register_template_string(name, *source)?;
+        }
+        let words = catalogs.clone();
+        registry.register_helper(
+            "t",
+            Box::new(
+                move |h: &Helper,
+                      _: &Handlebars,
+                      ctx: &Context,
+                      _: &mut RenderContext,
+                      out: &mut dyn Output|
+                      -> HelperResult {
+                    let key = h
+                        .param(0)
+                        .and_then(|p| p.value().as_str())
+                        .ok_or(RenderErrorReason::ParamNotFoundForIndex("t", 0))?;
+                    out.write(&handlebars::html_escape(words.word(locale_of(ctx), key)))?;
+                    Ok(())
+                },
+            ),
+        );
+        // `{{tv "stage" value}}`: the word for a stored value, e.g. "stage.listened".
+        let words = catalogs.clone();
+        registry.register_helper(
+            "tv",
+            Box::new(
+                move |h: &Helper,
+                      _: &Handlebars,
+                      ctx: &Context,
+                      _: &mut RenderContext,
+                      out: &mut dyn Output|
+                      -> HelperResult {
+                    let prefix = h.param(0).and_then(|p| p.value().as_str()).unwrap_or("");
+                    let value = match h.param(1).map(|p| p.value()) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Number(n)) => n.to_string(),
+                        _ => return Ok(()),
+                    };
+                    let key = format!("{prefix}.{value}");
+                    out.write(&handlebars::html_escape(words.word(locale_of(ctx), &key)))?;
+                    Ok(())
+                },
+            ),
+        );
+        registry.register_helper(
+            "dt",
+            Box::new(
+                move |h: &Helper,
+                      _: &Handlebars,
+                      ctx: &Context,
+                      _: &mut RenderContext,
+                      out: &mut dyn Output|
+                      -> HelperResult {
+                    let text = h
+                        .param(0)
+                        .and_then(|p| p.value().as_str())
+                        .and_then(|raw| chrono::DateTime::parse_from_rfc3339(raw).ok())
+                        .map(|t| {
+                            crate::i18n::format_datetime(
+                                t.with_timezone(&chrono::Utc),
+                                zone,
+                                locale_of(ctx),
+                            )
+                        })
+                        .unwrap_or_default();
+                    out.write(&handlebars::html_escape(&text))?;
+                    Ok(())
+                },
+            ),
+        );
+        registry.register_helper(
+            "rupiah",
+            Box::new(
+                |h: &Helper,
+                 _: &Handlebars,
+                 ctx: &Context,
+                 _: &mut RenderContext,
+                 out: &mut dyn Output|
+                 -> HelperResult {
+                    let amount = h.param(0).and_then(|p| p.value().as_i64()).unwrap_or(0);
+                    out.write(&crate::i18n::format_rupiah(amount, locale_of(ctx)))?;
+                    Ok(())
+                },
+            ),
+        );
+        Ok(Self { registry, catalogs })
+    }
+
+    /// Renders page `name` inside the layout (`base` for the desk, `bare` for customers and
+    /// the public form).
+    pub fn render(&self, layout: &str, name: &str, data: &Value) -> anyhow::Result<String> {
+        let body = self.registry.render(name, data)?;
+        let mut with_body = data.clone();
+        if let Some(map) = with_body.as_object_mut() {
+            map.insert("body".into(), Value::String(body));
+        }
+        Ok(self.registry.render(layout, &with_body)?)
+    }
+
+    /// The words the templates ask for with `{{t "…"}}`, for the catalog test.
+    pub fn words_used() -> Vec<String> {
+        let mut keys = Vec::new();
+        for (_, source) in TEMPLATES {
+            let mut rest = *source;
+            while let Some(i) = rest.find("{{t \"") {
+                rest = &rest[i + 5..];
+                if let Some(end) = rest.find('"') {
+                    keys.push(rest[..end].to_owned());
+                }
+            }
+        }
+        keys.sort();
+        keys.dedup();
+        keys
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_is_in_both_catalogs() {
+        let catalogs = Catalogs::load().unwrap();
+        let used = Pages::words_used();
+        assert!(used.len() > 50, "{}", used.len());
+        for key in used {
+            assert!(catalogs.id.contains_key(&key), "id.json lacks '{key}'");
+            assert!(catalogs.en.contains_key(&key), "en.json lacks '{key}'");
+        }
+        let mut id_keys: Vec<_> = catalogs.id.keys().collect();
+        let mut en_keys: Vec<_> = catalogs.en.keys().collect();
+        id_keys.sort();
+        en_keys.sort();
+        assert_eq!(id_keys, en_keys, "both catalogs have the same words");
+    }
+
+    /// Words for stored values (`{{tv "stage" …}}`) exist for every value.
+    #[test]
+    fn every_value_has_a_word() {
+        use crate::domain::{playbook::Stage, replacement::ReplacementStatus, vocab::*};
+        let catalogs = Catalogs::load().unwrap();
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(Stage::ALL.iter().map(|v| format!("stage.{}", v.as_str())));
+        keys.extend(
+            Channel::ALL
+                .iter()
+                .map(|v| format!("channel.{}", v.as_str())),
+        );
+        keys.extend(
+            Category::ALL
+                .iter()
+                .map(|v| format!("category.{}", v.as_str())),
+        );
+        keys.extend(
+            Priority::ALL
+                .iter()
+                .map(|v| format!("priority.{}", v.as_str())),
+        );
+        keys.extend(
+            SolutionType::ALL
+                .iter()
+                .map(|v| format!("solution.{}", v.as_str())),
+        );
+        keys.extend(Kind::ALL.iter().map(|v| format!("kind.{}", v.as_str())));
+        keys.extend(
+            ReplacementStatus::ALL
+                .iter()
+                .map(|v| format!("replacement.{}", v.as_str())),
+        );
+        keys.extend(crate::pages::queue::TABS.iter().map(|t| format!("tab.{t}")));
+        keys.extend((1..=6).map(|n| format!("step.{n}")));
+        keys.extend((0..7).map(|n| format!("weekday.{n}")));
+        keys.extend(
+            [
+                "acknowledge",
+                "record",
+                "diagnose",
+                "propose",
+                "customer_response",
+                "continue_escalated",
+                "resolve",
+                "close",
+                "none",
+            ]
+            .iter()
+            .map(|g| format!("guide.{g}")),
+        );
+        keys.extend(
+            [
+                "overdue_by_agent",
+                "open_by_stage",
+                "by_category",
+                "by_product",
+                "by_partner",
+                "by_channel",
+            ]
+            .iter()
+            .map(|d| format!("dash.{d}")),
+        );
+        keys.extend(
+            [
+                "created",
+                "acknowledged",
+                "recorded",
+                "diagnosed",
+                "proposed",
+                "customer_response",
+                "escalated",
+                "resolved",
+                "closed",
+                "reopened",
+                "reply",
+                "note",
+                "assigned",
+                "updated",
+                "promise_made",
+                "promise_kept",
+                "promise_broken",
+                "replacement_requested",
+                "replacement_approved",
+                "replacement_shipped",
+                "replacement_delivered",
+                "replacement_cancelled",
+                "overdue_alert_sent",
+                "overdue_alert_escalated",
+                "promise_reminder_sent",
+                "target_warning_sent",
+                "target_breached",
+                "customer_emailed",
+                "rated",
+            ]
+            .iter()
+            .map(|e| format!("event.{e}")),
+        );
+        keys.extend(
+            ["agent", "manager", "admin"]
+                .iter()
+                .map(|r| format!("role.{r}")),
+        );
+        for key in keys {
+            assert!(
+                catalogs.id.contains_key(&key) && catalogs.en.contains_key(&key),
+                "missing '{key}'"
+            );
+        }
+    }
+
+    #[test]
+    fn templates_compile_and_escape() {
+        let pages = Pages::load(chrono_tz::Asia::Jakarta, false).unwrap();
+        let html = pages
+            .render("bare", "message", &serde_json::json!({ "locale": "en", "title": "<script>alert(1)</script>", "text": "x" }))
+            .unwrap();
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(!html.contains("<script>alert(1)"));
+    }
+}

@@ -1,0 +1,399 @@
+//! The pages over plain HTTP: sign-in with the cookie, CSRF refusal, escaping, security
+//! headers, the customer link's scope and expiry, the public form's honeypot and rate limit.
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+backend_tests!(
+    pages_need_sign_in_and_forms_need_their_token,
+    customer_names_are_shown_as_text,
+    the_customer_link_opens_one_ticket_until_it_expires,
+    the_public_form_makes_a_web_ticket_and_resists_floods,
+    the_dashboard_is_for_managers_and_exports_csv,
+);
+
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn csrf_of(html: &str) -> String {
+    let start = html.find("name=\"csrf\" value=\"").expect("a CSRF field") + 19;
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// Signs `client` in through the page; returns the CSRF token of its cookie.
+async fn page_sign_in(
+    app: &TestApp,
+    client: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> String {
+    let login = client
+        .get(app.url("/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&login);
+    let reply = client
+        .post(app.url("/login"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", email),
+            ("password", password),
+            ("next", "/queue"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), 303, "signed in");
+    let cookie = reply
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with("tanggap_session="))
+        .unwrap();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    csrf
+}
+
+async fn pages_need_sign_in_and_forms_need_their_token(app: TestApp) {
+    let client = browser();
+    let queue = client.get(app.url("/queue")).send().await.unwrap();
+    assert_eq!(queue.status(), 303);
+    assert!(queue.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?next="));
+
+    let csrf = page_sign_in(&app, &client, &app.admin_email, &app.admin_password).await;
+    let page = client.get(app.url("/queue")).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let csp = page.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'self'")
+            && !csp.contains("unsafe-inline")
+            && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("<script>") || !html.contains("</script>\n<"),
+        "no inline script"
+    );
+    assert!(html.contains("/static/app.js"));
+
+    // A form without the token, or with another one, is refused and changes nothing.
+    let form = [
+        ("channel", "whatsapp"),
+        ("customer_name", "Forged"),
+        ("customer_whatsapp", "081299990000"),
+        ("subject", "x"),
+        ("words", "y"),
+    ];
+    let forged = client
+        .post(app.url("/tickets"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let mut wrong = form.to_vec();
+    wrong.push(("csrf", "not-the-token-not-the-token-not-the-token"));
+    assert_eq!(
+        client
+            .post(app.url("/tickets"))
+            .form(&wrong)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let token = app.admin_token().await;
+    assert_eq!(
+        app.get("/api/tickets", Some(&token)).await.body["tickets"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
+    let mut good = form.to_vec();
+    good.push(("csrf", csrf.as_str()));
+    let made = client
+        .post(app.url("/tickets"))
+        .form(&good)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(made.status(), 303);
+    assert!(made.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/tickets/"));
+    // A stale form says so, with a reload link.
+    let id = app.get("/api/tickets", Some(&token)).await.body["tickets"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let stale = client
+        .post(app.url(&format!("/tickets/{id}/acknowledge")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("version", "7"),
+            ("message", "Terima kasih"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let back = stale.headers()["location"].to_str().unwrap().to_owned();
+    assert!(back.contains("stale=1"), "{back}");
+    let shown = client
+        .get(app.url(&back))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(shown.contains("id=\"reload\""));
+}
+
+async fn customer_names_are_shown_as_text(app: TestApp) {
+    let token = app.admin_token().await;
+    let ticket = app.ticket(&token, json!({ "subject": "<img src=x onerror=alert(1)>", "customer": { "name": "<script>alert(1)</script>", "whatsapp": "081211112222" } })).await;
+    let client = browser();
+    page_sign_in(&app, &client, &app.admin_email, &app.admin_password).await;
+    for path in [
+        format!("/tickets/{}", ticket["id"]),
+        "/queue?tab=all".to_owned(),
+    ] {
+        let html = client
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{path}"
+        );
+        assert!(!html.contains("<script>alert(1)</script>"), "{path}");
+        assert!(!html.contains("<img src=x"), "{path}");
+    }
+}
+
+async fn the_customer_link_opens_one_ticket_until_it_expires(app: TestApp) {
+    let token = app.admin_token().await;
+    let id = app
+        .ticket(&token, json!({ "subject": "Tas rotan pecah" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let other = app
+        .ticket(&token, json!({ "subject": "Rahasia tiket lain" }))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    app.step(
+        &token,
+        id,
+        "acknowledge",
+        json!({ "message": "Terima kasih" }),
+    )
+    .await;
+    app.step(
+        &token,
+        id,
+        "record",
+        json!({ "category": "damaged_in_transit", "details": "x" }),
+    )
+    .await;
+    app.step(&token, id, "diagnose", json!({ "root_cause": "x" }))
+        .await;
+    app.step(
+        &token,
+        id,
+        "propose",
+        json!({ "solution_type": "refund", "solution": "Refund penuh hari ini" }),
+    )
+    .await;
+    app.post(
+        &format!("/api/tickets/{other}/notes"),
+        Some(&token),
+        json!({ "body": "catatan internal rahasia" }),
+    )
+    .await;
+    app.post(
+        &format!("/api/tickets/{id}/notes"),
+        Some(&token),
+        json!({ "body": "catatan internal tiket ini" }),
+    )
+    .await;
+
+    let signer = &app.state.mailroom.links;
+    let future = (chrono::Utc::now() + chrono::Duration::days(1)).timestamp();
+    let link = signer.sign(id, future);
+    let client = browser();
+    let page = client
+        .get(app.url(&format!("/c/{link}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Tas rotan pecah") && html.contains("Refund penuh hari ini"));
+    assert!(
+        !html.contains("Rahasia tiket lain") && !html.contains("catatan internal"),
+        "one ticket, public words only"
+    );
+    // The customer's answer moves the stage as the API would.
+    let csrf = csrf_of(&html);
+    let answered = client
+        .post(app.url(&format!("/c/{link}/answer")))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("accepted", "true"),
+            ("comment", "Oke"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 303);
+    let view = app.get(&format!("/api/tickets/{id}"), Some(&token)).await;
+    assert_eq!(view.body["proposal_state"], "accepted");
+
+    let expired = signer.sign(id, chrono::Utc::now().timestamp() - 10);
+    assert_eq!(
+        client
+            .get(app.url(&format!("/c/{expired}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let tampered = link.replacen(&format!("{id}."), &format!("{other}."), 1);
+    assert_eq!(
+        client
+            .get(app.url(&format!("/c/{tampered}")))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+    let rate_early = client
+        .post(app.url(&format!("/c/{link}/rating")))
+        .form(&[("csrf", csrf.as_str()), ("rating", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        rate_early.headers()["location"]
+            .to_str()
+            .unwrap()
+            .contains("error="),
+        "rating waits for the resolution"
+    );
+}
+
+async fn the_public_form_makes_a_web_ticket_and_resists_floods(app: TestApp) {
+    let client = browser();
+    let html = client
+        .get(app.url("/feedback"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&html);
+    let send = |subject: &'static str, trap: &'static str| {
+        let csrf = csrf.clone();
+        let client = client.clone();
+        let url = app.url("/feedback");
+        async move {
+            client
+                .post(url)
+                .form(&[
+                    ("csrf", csrf.as_str()),
+                    ("kind", "praise"),
+                    ("name", "Pembeli Senang"),
+                    ("email", "senang@mail.test"),
+                    ("subject", subject),
+                    ("message", "Bahannya adem!"),
+                    ("website", trap),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(send("Suka sekali", "").await, 303);
+    assert_eq!(
+        send("Bot", "http://spam.test").await,
+        303,
+        "the bot is told it worked"
+    );
+    let token = app.admin_token().await;
+    let tickets = app.get("/api/tickets?channel=web", Some(&token)).await;
+    let rows = tickets.body["tickets"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "the honeypot kept the bot out");
+    assert_eq!(rows[0]["kind"], "feedback");
+    assert_eq!(rows[0]["category"], "praise");
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(send("Lagi", "").await);
+    }
+    assert!(
+        statuses.contains(&429),
+        "a flood is slowed down: {statuses:?}"
+    );
+}
+
+async fn the_dashboard_is_for_managers_and_exports_csv(app: TestApp) {
+    let token = app.admin_token().await;
+    app.ticket(
+        &token,
+        json!({ "category": "defective", "channel": "instagram" }),
+    )
+    .await;
+    let (_, _) = app.user_with_role("agent").await;
+    let client = browser();
+    page_sign_in(&app, &client, &app.admin_email, &app.admin_password).await;
+    let html = client
+        .get(app.url("/dashboard"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<svg") && html.contains("<rect"));
+    let csv = client.get(app.url("/dashboard.csv")).send().await.unwrap();
+    assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
+    let body = csv.text().await.unwrap();
+    assert!(body.starts_with("section,label,count"));
+    assert!(body.contains("by_category,\"defective\",1"), "{body}");
+    assert!(body.contains("by_channel,\"instagram\",1"));
+}
