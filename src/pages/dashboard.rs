@@ -130,7 +130,26 @@ pub async fn dashboard(
     }
     let result = async {
         let f = figures(&state).await?;
-        let charts: Vec<_> = f.sections.into_iter().map(|(key, rows)| json!({ "key": format!("dash.{key}"), "chart": chart(rows) })).collect();
+        let locale = super::locale(&state, &req, Some(&me));
+        // Stored codes (stage, category, channel) are shown as words of the user's language.
+        let word = |prefix: &str, code: String| match prefix {
+            "" => code,
+            prefix => state.pages.catalogs.word(locale, &format!("{prefix}.{code}")).to_owned(),
+        };
+        let charts: Vec<_> = f
+            .sections
+            .into_iter()
+            .map(|(key, rows)| {
+                let prefix = match key {
+                    "open_by_stage" => "stage",
+                    "by_category" => "category",
+                    "by_channel" => "channel",
+                    _ => "",
+                };
+                let rows = rows.into_iter().map(|(label, n)| (if label == "—" { label } else { word(prefix, label) }, n)).collect();
+                json!({ "key": format!("dash.{key}"), "chart": chart(rows) })
+            })
+            .collect();
         let kept: Vec<_> = f
             .kept
             .into_iter()

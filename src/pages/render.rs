@@ -148,6 +148,30 @@ impl Pages {
                 },
             ),
         );
+        // `{{since t}}`: how long ago a moment was ("3 jam 5 menit"), for how late a promise is.
+        registry.register_helper(
+            "since",
+            Box::new(
+                |h: &Helper,
+                 _: &Handlebars,
+                 ctx: &Context,
+                 _: &mut RenderContext,
+                 out: &mut dyn Output|
+                 -> HelperResult {
+                    let minutes = h
+                        .param(0)
+                        .and_then(|p| p.value().as_str())
+                        .and_then(|raw| chrono::DateTime::parse_from_rfc3339(raw).ok())
+                        .map(|t| (chrono::Utc::now() - t.with_timezone(&chrono::Utc)).num_minutes())
+                        .unwrap_or(0);
+                    out.write(&handlebars::html_escape(&crate::i18n::format_duration(
+                        minutes,
+                        locale_of(ctx),
+                    )))?;
+                    Ok(())
+                },
+            ),
+        );
         registry.register_helper(
             "rupiah",
             Box::new(
