@@ -4,9 +4,8 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use crate::auth::CurrentUser;
+use crate::auth::{AdminUser, CurrentUser};
 use crate::desk::targets::{self, DayHours, Holiday, TargetPolicy};
-use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -35,11 +34,10 @@ pub struct TargetBody {
 #[put("/targets/{priority}")]
 pub async fn put_target(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     priority: web::Path<String>,
     body: web::Json<TargetBody>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let b = body.into_inner();
     let policy = TargetPolicy {
         priority: priority.into_inner(),
@@ -76,10 +74,9 @@ pub struct HoursBody {
 #[put("/business-hours")]
 pub async fn put_hours(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     body: web::Json<HoursBody>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let days = body.into_inner().days;
     let days = state.db(move |conn| targets::set_week(conn, &days)).await?;
     Ok(HttpResponse::Ok()
@@ -101,10 +98,9 @@ pub async fn list_holidays(
 #[post("/holidays")]
 pub async fn add_holiday(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     body: web::Json<Holiday>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let holiday = body.into_inner();
     let saved = state
         .db(move |conn| targets::add_holiday(conn, &holiday))
@@ -117,10 +113,9 @@ pub async fn add_holiday(
 #[delete("/holidays/{date}")]
 pub async fn remove_holiday(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     date: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let date = NaiveDate::parse_from_str(&date, "%Y-%m-%d")
         .map_err(|_| AppError::invalid("date", "must be YYYY-MM-DD"))?;
     state

@@ -5,9 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::utc;
-use crate::auth::CurrentUser;
+use crate::auth::AdminUser;
 use crate::db::outbox::{self, OutboxMail};
-use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -62,10 +61,9 @@ pub struct OutboxQuery {
 #[get("/outbox")]
 pub async fn list(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     query: web::Query<OutboxQuery>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let OutboxQuery {
         status,
         limit,
@@ -95,10 +93,9 @@ pub async fn list(
 #[post("/outbox/{id}/retry")]
 pub async fn retry(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let id = id.into_inner();
     let mail = state
         .db(move |conn| -> Result<_, AppError> {

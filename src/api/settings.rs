@@ -3,10 +3,9 @@
 use actix_web::{get, patch, web, HttpResponse};
 use serde::Deserialize;
 
-use crate::auth::CurrentUser;
+use crate::auth::{AdminUser, CurrentUser};
 use crate::db::app_settings;
 use crate::desk::tickets::{approval_threshold, SETTING_APPROVAL_THRESHOLD, SETTING_AUTO_ASSIGN};
-use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -60,10 +59,9 @@ pub struct SettingsPatch {
 #[patch("/settings")]
 pub async fn update(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     body: web::Json<SettingsPatch>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let SettingsPatch {
         auto_assign,
         replacement_approval_threshold,

@@ -6,9 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::utc;
 use crate::accounts::{self, UserInput, UserPatch};
-use crate::auth::CurrentUser;
+use crate::auth::AdminUser;
 use crate::db::users::User;
-use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -47,8 +46,7 @@ impl From<User> for UserView {
 
 #[utoipa::path(tag = "users", responses((status = 200, description = "`{users}`"), (status = 403, description = "admins only")))]
 #[get("/users")]
-pub async fn list(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
+pub async fn list(state: web::Data<AppState>, _me: AdminUser) -> Result<HttpResponse, AppError> {
     let users = state.db(crate::db::users::list).await?;
     let users: Vec<UserView> = users.into_iter().map(UserView::from).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "users": users })))
@@ -58,10 +56,9 @@ pub async fn list(state: web::Data<AppState>, me: CurrentUser) -> Result<HttpRes
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let id = id.into_inner();
     let user = state
         .db(move |conn| crate::db::users::find(conn, id))
@@ -85,10 +82,9 @@ pub struct CreateUser {
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let body = body.into_inner();
     let input = UserInput {
         email: body.email,
@@ -122,11 +118,10 @@ pub struct PatchUser {
 #[patch("/users/{id}")]
 pub async fn patch(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    _me: AdminUser,
     id: web::Path<i64>,
     body: web::Json<PatchUser>,
 ) -> Result<HttpResponse, AppError> {
-    me.require(Role::Admin)?;
     let id = id.into_inner();
     let body = body.into_inner();
     let patch = UserPatch {

@@ -78,3 +78,43 @@ impl FromRequest for CurrentUser {
         })
     }
 }
+
+/// A signed-in admin. As an extractor it refuses (403) before the body is even read, so an
+/// agent learns nothing about what an admin route would accept.
+#[derive(Clone, Debug)]
+pub struct AdminUser(pub CurrentUser);
+
+/// A signed-in manager or admin, refused like `AdminUser` otherwise.
+#[derive(Clone, Debug)]
+pub struct SeniorUser(pub CurrentUser);
+
+fn require_role<T: 'static>(
+    req: &HttpRequest,
+    role: Role,
+    wrap: fn(CurrentUser) -> T,
+) -> Pin<Box<dyn Future<Output = Result<T, AppError>>>> {
+    let user = CurrentUser::from_request(req, &mut Payload::None);
+    Box::pin(async move {
+        let user = user.await?;
+        user.require(role)?;
+        Ok(wrap(user))
+    })
+}
+
+impl FromRequest for AdminUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_role(req, Role::Admin, AdminUser)
+    }
+}
+
+impl FromRequest for SeniorUser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        require_role(req, Role::Manager, SeniorUser)
+    }
+}

@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{check_csrf, error_page, page, redirect_with_error, redirect_with_ok, signed_in};
+use super::{
+    check_csrf, error_page, field, page, redirect_with_error, redirect_with_ok, signed_in,
+};
 use crate::accounts::{self, UserInput, UserPatch};
 use crate::auth::CurrentUser;
 use crate::db::{app_settings, canned, outbox, users};
@@ -16,12 +18,6 @@ use crate::desk::tickets::{approval_threshold, SETTING_APPROVAL_THRESHOLD, SETTI
 use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
-
-fn field(form: &HashMap<String, String>, name: &str) -> Option<String> {
-    form.get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
 
 fn hhmm(minute: Option<String>) -> String {
     minute.unwrap_or_default()

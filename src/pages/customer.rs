@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{check_csrf, error_page, page, redirect, redirect_with_error};
+use super::{check_csrf, error_page, field, page, redirect, redirect_with_error};
 use crate::db::{events, throttle};
 use crate::desk::customers::CustomerInput;
 use crate::desk::tickets::{self, NewTicketInput};
@@ -14,12 +14,6 @@ use crate::domain::playbook::Stage;
 use crate::domain::sign_in::{after_failure, locked_for, ThrottleKind};
 use crate::error::AppError;
 use crate::startup::AppState;
-
-fn field(form: &HashMap<String, String>, name: &str) -> Option<String> {
-    form.get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
 
 fn ticket_of(state: &AppState, token: &str) -> Result<i64, AppError> {
     state

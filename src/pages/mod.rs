@@ -160,6 +160,13 @@ fn flash_from_query(req: &HttpRequest) -> Option<Value> {
         .map(|text| json!({ "kind": "ok", "text": text }))
 }
 
+/// A form field, trimmed; `None` when absent or blank.
+pub fn field(form: &std::collections::HashMap<String, String>, name: &str) -> Option<String> {
+    form.get(name)
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
 pub fn redirect(to: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, to))

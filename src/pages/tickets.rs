@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
 use super::{
-    check_csrf, error_page, page, redirect, redirect_with_error, redirect_with_ok, signed_in,
+    check_csrf, error_page, field, page, redirect, redirect_with_error, redirect_with_ok, signed_in,
 };
 use crate::api::views;
 use crate::auth::CurrentUser;
@@ -20,12 +20,6 @@ use crate::error::AppError;
 use crate::startup::AppState;
 
 type Form = web::Form<HashMap<String, String>>;
-
-fn field(form: &HashMap<String, String>, name: &str) -> Option<String> {
-    form.get(name)
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-}
 
 fn names<T: Copy>(all: &[T], name: fn(T) -> &'static str) -> Vec<&'static str> {
     all.iter().map(|v| name(*v)).collect()

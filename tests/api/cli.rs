@@ -369,3 +369,30 @@ async fn demo_data_fills_every_stage() {
         .await;
     assert_eq!(feedback.body["tickets"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn an_unreachable_database_stops_start_up_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = tanggap(dir.path())
+        .arg("serve")
+        .env(
+            "DATABASE_URL",
+            "postgres://postgres:secret@127.0.0.1:1/tanggap",
+        )
+        .env(
+            "TANGGAP_JWT_SECRET",
+            "a-test-secret-that-is-long-enough-1234567890",
+        )
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("connecting to postgres://postgres:***@127.0.0.1:1/tanggap"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("secret@"),
+        "the password stays out of the message"
+    );
+}

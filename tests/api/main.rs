@@ -11,6 +11,7 @@ mod follow_up;
 mod health;
 mod pages;
 mod promises;
+mod robustness;
 mod schema;
 mod smtp;
 mod tickets;

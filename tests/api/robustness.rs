@@ -1,0 +1,155 @@
+//! Hostile and failing conditions: every route refuses the anonymous, the database going away
+//! and coming back.
+
+use diesel::RunQueryDsl;
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{postgres_base_url, TestApp, TestDatabase};
+
+backend_tests!(
+    every_documented_route_refuses_the_anonymous,
+    agents_are_refused_every_admin_route
+);
+
+/// Routes that need no sign-in, on purpose.
+const PUBLIC: [&str; 4] = ["/api/auth/login", "/api/auth/logout", "/healthz", "/readyz"];
+
+async fn every_documented_route_refuses_the_anonymous(app: TestApp) {
+    let doc = app.get("/api/openapi.json", None).await;
+    let mut checked = 0;
+    for (path, item) in doc.body["paths"].as_object().unwrap() {
+        if PUBLIC.contains(&path.as_str()) {
+            continue;
+        }
+        for method in item.as_object().unwrap().keys() {
+            let url = app.url(
+                &path
+                    .replace("{id}", "1")
+                    .replace("{pid}", "1")
+                    .replace("{priority}", "urgent")
+                    .replace("{date}", "2026-08-17"),
+            );
+            let request = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), url)
+                .json(&json!({}));
+            let reply = app.send(request).await;
+            assert_eq!(
+                reply.status, 401,
+                "{method} {path} without a token: {}",
+                reply.body
+            );
+            assert_eq!(
+                reply.body["error"]["code"], "unauthorized",
+                "{method} {path}: an error, never data"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 40, "{checked}");
+}
+
+async fn agents_are_refused_every_admin_route(app: TestApp) {
+    let (_, agent) = app.user_with_role("agent").await;
+    // Well-formed bodies: the refusal is about the role, not the input. (An agent sending a
+    // malformed body may hear 422 first; the schema is public in /api/openapi.json anyway.)
+    let admin_only = [
+        ("GET", "/api/users", json!(null)),
+        (
+            "POST",
+            "/api/users",
+            json!({ "email": "x@toko.test", "name": "X", "role": "admin", "password": "kopi susu gula aren" }),
+        ),
+        ("GET", "/api/users/1", json!(null)),
+        ("PATCH", "/api/users/1", json!({ "role": "agent" })),
+        ("PATCH", "/api/settings", json!({ "auto_assign": true })),
+        ("GET", "/api/outbox", json!(null)),
+        ("POST", "/api/outbox/1/retry", json!(null)),
+        (
+            "PUT",
+            "/api/targets/urgent",
+            json!({ "first_response_minutes": 1, "next_response_minutes": 1, "resolution_minutes": 1 }),
+        ),
+        ("PUT", "/api/business-hours", json!({ "days": [] })),
+        (
+            "POST",
+            "/api/holidays",
+            json!({ "date": "2026-12-31", "name": "x" }),
+        ),
+        ("DELETE", "/api/holidays/2026-08-17", json!(null)),
+        (
+            "POST",
+            "/api/canned-responses",
+            json!({ "step": "empathise", "locale": "id", "title": "x", "body": "y" }),
+        ),
+        (
+            "PATCH",
+            "/api/canned-responses/1",
+            json!({ "title": "x", "version": 1 }),
+        ),
+    ];
+    for (method, path, body) in admin_only {
+        let mut request = app
+            .client
+            .request(method.parse().unwrap(), app.url(path))
+            .bearer_auth(&agent);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let reply = app.send(request).await;
+        assert_eq!(reply.status, 403, "{method} {path}: {}", reply.body);
+    }
+    let holidays = app.get("/api/holidays", Some(&agent)).await;
+    assert_eq!(holidays.status, 200, "reading the calendar is for everyone");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_follows_the_database_away_and_back() {
+    let Some(base) = postgres_base_url() else {
+        return;
+    };
+    let database = TestDatabase::create(&base);
+    let data_dir = tempfile::tempdir().unwrap();
+    let settings = crate::helpers::test_settings(data_dir.path(), Some(&database.url));
+    let app = crate::helpers::spawn_with(settings, data_dir, None).await;
+    assert_eq!(app.get("/readyz", None).await.status, 200);
+    // The database goes away (its connections cut) …
+    let name = url::Url::parse(&database.url)
+        .unwrap()
+        .path()
+        .trim_start_matches('/')
+        .to_owned();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&base).unwrap();
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
+        .execute(&mut admin)
+        .unwrap();
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(&mut admin)
+    .unwrap();
+    let down = app.get("/readyz", None).await;
+    assert_eq!(down.status, 503, "{}", down.body);
+    assert_eq!(down.body["error"]["code"], "unavailable");
+    assert_eq!(
+        app.get("/healthz", None).await.status,
+        200,
+        "the process is still up"
+    );
+    // … and comes back: the service recovers without a restart.
+    diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS true"))
+        .execute(&mut admin)
+        .unwrap();
+    let mut ready = false;
+    for _ in 0..20 {
+        if app.get("/readyz", None).await.status == 200 {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(ready, "ready again once the database is back");
+    let token = app.admin_token().await;
+    assert_eq!(app.get("/api/me", Some(&token)).await.status, 200);
+}
