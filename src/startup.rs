@@ -32,18 +32,50 @@ pub struct AppState {
 
 impl AppState {
     /// Runs a database closure on the blocking pool with a pooled connection.
+    ///
+    /// On SQLite a transaction that read before another connection committed its write is
+    /// refused with "database is locked" at once (the busy timeout does not cover it); the
+    /// whole closure — one transaction — is then run again, a few times, before giving up
+    /// with a 503. Nothing of a refused attempt was written.
     pub async fn db<F, T, E>(&self, f: F) -> Result<T, AppError>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        F: Fn(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: Into<AppError> + Send + 'static,
     {
         let pool = self.pool.clone();
         crate::telemetry::spawn_blocking_with_tracing(move || {
             let mut conn: PooledConnection = pool.get()?;
-            f(&mut conn).map_err(Into::into)
+            let mut attempt = 0;
+            loop {
+                match f(&mut conn).map_err(Into::into) {
+                    Err(error) if is_sqlite_busy(&error) && attempt < 8 => {
+                        attempt += 1;
+                        std::thread::sleep(std::time::Duration::from_millis(
+                            5 * (1 << attempt.min(6)),
+                        ));
+                    }
+                    Err(error) if is_sqlite_busy(&error) => {
+                        return Err(AppError::Unavailable(anyhow::anyhow!(
+                            "the database stayed busy"
+                        )));
+                    }
+                    other => return other,
+                }
+            }
         })
         .await?
+    }
+}
+
+/// SQLite's "database is locked" / "database is busy", as diesel reports it.
+fn is_sqlite_busy(error: &AppError) -> bool {
+    match error {
+        AppError::Internal(cause) => cause.chain().any(|c| {
+            let text = c.to_string();
+            text.contains("database is locked") || text.contains("database is busy")
+        }),
+        _ => false,
     }
 }
 

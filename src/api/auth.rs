@@ -166,6 +166,28 @@ pub async fn change_password(
         current_password,
         new_password,
     } = body.into_inner();
+    let (user, token) = replace_password(&state, &me, current_password, new_password).await?;
+    Ok(
+        HttpResponse::Ok()
+            .json(serde_json::json!({ "token": token, "user": UserView::from(user) })),
+    )
+}
+
+/// `GET /api/me`: the signed-in user.
+#[utoipa::path(tag = "auth", responses((status = 200, description = "the signed-in user"), (status = 401, description = "not signed in")))]
+#[get("/me")]
+pub async fn whoami(me: CurrentUser) -> HttpResponse {
+    HttpResponse::Ok().json(UserView::from(me.0))
+}
+
+/// Checks the current password, sets the new one (revoking older tokens) and returns a fresh
+/// token: for the API and the password page alike.
+pub async fn replace_password(
+    state: &AppState,
+    me: &CurrentUser,
+    current_password: String,
+    new_password: String,
+) -> Result<(crate::db::users::User, String), AppError> {
     let stored = me.0.password_hash.clone();
     let matches = crate::telemetry::spawn_blocking_with_tracing(move || {
         password::verify(&current_password, &stored)
@@ -188,15 +210,5 @@ pub async fn change_password(
             other => other,
         })?;
     let token = state.tokens.issue(user.id, user.token_version)?;
-    Ok(
-        HttpResponse::Ok()
-            .json(serde_json::json!({ "token": token, "user": UserView::from(user) })),
-    )
-}
-
-/// `GET /api/me`: the signed-in user.
-#[utoipa::path(tag = "auth", responses((status = 200, description = "the signed-in user"), (status = 401, description = "not signed in")))]
-#[get("/me")]
-pub async fn whoami(me: CurrentUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserView::from(me.0))
+    Ok((user, token))
 }

@@ -84,7 +84,14 @@ pub async fn update(
             "escalate_after_minutes",
             escalate_after_minutes.map(|v| v.to_string()),
         ),
-        ("digest_time", digest_time),
+        (
+            "digest_time",
+            digest_time.map(|t| {
+                crate::jobs::follow_up::parse_time(&t)
+                    .map(|t| t.format("%H:%M").to_string())
+                    .unwrap_or(t)
+            }),
+        ),
         (
             "unshipped_after_days",
             unshipped_after_days.map(|v| v.to_string()),

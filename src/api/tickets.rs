@@ -162,10 +162,11 @@ pub async fn list(
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (mut filter, limit) = queue_filter(&query, me.id())?;
+    let (base, limit) = queue_filter(&query, me.id())?;
     let q = query.q.clone().unwrap_or_default();
     let tickets = state
         .db(move |conn| -> Result<_, AppError> {
+            let mut filter = base.clone();
             if !q.trim().is_empty() {
                 filter.ids = Some(match crate::domain::parse_ticket_number(&q) {
                     Some(id) => vec![id],

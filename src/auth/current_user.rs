@@ -16,6 +16,14 @@ use crate::startup::AppState;
 #[derive(Clone, Debug)]
 pub struct CurrentUser(pub User);
 
+/// What a user with a one-time password may still reach in the API.
+const ALLOWED_BEFORE_CHANGE: [&str; 4] = [
+    "/api/me",
+    "/api/auth/password",
+    "/api/auth/logout",
+    "/api/auth/logout-all",
+];
+
 impl CurrentUser {
     pub fn id(&self) -> i64 {
         self.0.id
@@ -58,6 +66,7 @@ impl FromRequest for CurrentUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = token_from_request(req);
+        let path = req.path().to_owned();
         Box::pin(async move {
             let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
             let refused = || {
@@ -71,6 +80,16 @@ impl FromRequest for CurrentUser {
                 .await?;
             match user {
                 Some(user) if user.active && user.token_version == claims.ver => {
+                    // A one-time password opens only the door to choosing a real one. (Pages
+                    // send such a user to /password themselves.)
+                    if user.must_change_password
+                        && path.starts_with("/api/")
+                        && !ALLOWED_BEFORE_CHANGE.contains(&path.as_str())
+                    {
+                        return Err(AppError::Forbidden(
+                            "change your one-time password first (POST /api/auth/password)".into(),
+                        ));
+                    }
                     Ok(CurrentUser(user))
                 }
                 _ => Err(refused()),

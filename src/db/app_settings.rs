@@ -50,12 +50,27 @@ pub fn job_done(conn: &mut DbConnection, mark: &str) -> QueryResult<bool> {
         > 0)
 }
 
-pub fn mark_job(conn: &mut DbConnection, mark: &str) -> QueryResult<()> {
-    diesel::insert_into(job_marks::table)
-        .values((
-            job_marks::mark.eq(mark),
-            job_marks::created_at.eq(super::now()),
-        ))
-        .execute(conn)
-        .map(|_| ())
+/// Marks a job done; false when it already was (another app server won the race). The
+/// insert runs in a savepoint, so a lost race does not abort the caller's transaction.
+pub fn mark_job(conn: &mut DbConnection, mark: &str) -> QueryResult<bool> {
+    use diesel::Connection;
+    if job_done(conn, mark)? {
+        return Ok(false);
+    }
+    let inserted = conn.transaction(|conn| {
+        diesel::insert_into(job_marks::table)
+            .values((
+                job_marks::mark.eq(mark),
+                job_marks::created_at.eq(super::now()),
+            ))
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(e) => Err(e),
+    }
 }

@@ -87,12 +87,14 @@ pub fn key_exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
         > 0)
 }
 
-/// Takes up to `limit` mails that are due (or whose lease ran out) for `worker`, until
-/// `lease_until`; each claim counts as an attempt.
+/// Takes up to `limit` mails for `worker` until `lease_until`: those due by `due_by` (the pass's
+/// time), and those whose lease ran out by `wall` (the real time: a lease is never judged by a
+/// pass that runs "as of" the future). Each claim counts as an attempt.
 pub fn claim(
     conn: &mut DbConnection,
     worker: &str,
-    now: NaiveDateTime,
+    due_by: NaiveDateTime,
+    wall: NaiveDateTime,
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMail>> {
@@ -100,13 +102,14 @@ pub fn claim(
         DbConnection::Postgres(c) => diesel::sql_query(
             "UPDATE outbox SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
-                          WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $3) \
-                          ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+                          WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $4) \
+                          ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) \
              RETURNING *",
         )
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(due_by)
+        .bind::<Timestamp, _>(wall)
         .bind::<BigInt, _>(limit)
         .load(c),
         DbConnection::Sqlite(c) => diesel::sql_query(
@@ -118,11 +121,29 @@ pub fn claim(
         )
         .bind::<Text, _>(worker)
         .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(due_by)
+        .bind::<Timestamp, _>(wall)
         .bind::<BigInt, _>(limit)
         .load(c),
     }
+}
+
+/// Extends this worker's lease on one mail just before it is sent; 0 rows means the lease was
+/// lost (it ran out and another worker took the mail), so this worker must not send it.
+pub fn renew(
+    conn: &mut DbConnection,
+    id: i64,
+    worker: &str,
+    until: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::locked_by.eq(worker))
+            .filter(outbox::status.eq("sending")),
+    )
+    .set(outbox::locked_until.eq(Some(until)))
+    .execute(conn)
 }
 
 /// Sent: only if this worker still holds the lease (a crashed worker's late answer is ignored).

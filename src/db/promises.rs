@@ -147,17 +147,22 @@ pub fn mark(
     step: FollowUpStep,
     at: NaiveDateTime,
 ) -> QueryResult<usize> {
+    // Only the first marker wins: when another app server got here first, 0 rows change.
     let target = promises::table.find(id);
     match step {
-        FollowUpStep::Reminded => diesel::update(target)
+        FollowUpStep::Reminded => diesel::update(target.filter(promises::reminded_at.is_null()))
             .set(promises::reminded_at.eq(Some(at)))
             .execute(conn),
-        FollowUpStep::OverdueAlerted => diesel::update(target)
-            .set(promises::overdue_alerted_at.eq(Some(at)))
-            .execute(conn),
-        FollowUpStep::Escalated => diesel::update(target)
-            .set(promises::escalation_alerted_at.eq(Some(at)))
-            .execute(conn),
+        FollowUpStep::OverdueAlerted => {
+            diesel::update(target.filter(promises::overdue_alerted_at.is_null()))
+                .set(promises::overdue_alerted_at.eq(Some(at)))
+                .execute(conn)
+        }
+        FollowUpStep::Escalated => {
+            diesel::update(target.filter(promises::escalation_alerted_at.is_null()))
+                .set(promises::escalation_alerted_at.eq(Some(at)))
+                .execute(conn)
+        }
     }
 }
 

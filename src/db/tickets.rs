@@ -349,8 +349,32 @@ pub fn escalated_to(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Ti
 
 /// Sets the target flags the scheduler raises (warned, breached), without touching the
 /// version: they are the desk's bookkeeping, not an edit a client could conflict with.
-pub fn set_flags(conn: &mut DbConnection, id: i64, changes: &TicketChanges) -> QueryResult<usize> {
-    diesel::update(tickets::table.find(id))
-        .set(changes)
-        .execute(conn)
+///
+/// Only the first to raise a flag changes the row (0 rows: another app server did it).
+pub fn set_flag(
+    conn: &mut DbConnection,
+    id: i64,
+    changes: &TicketChanges,
+    target: &str,
+    breached: bool,
+) -> QueryResult<usize> {
+    let row = tickets::table.filter(tickets::id.eq(id));
+    match (target, breached) {
+        ("first_response", true) => {
+            diesel::update(row.filter(tickets::first_response_breached.eq(false)))
+                .set(changes)
+                .execute(conn)
+        }
+        ("first_response", false) => {
+            diesel::update(row.filter(tickets::first_response_warned.eq(false)))
+                .set(changes)
+                .execute(conn)
+        }
+        (_, true) => diesel::update(row.filter(tickets::resolution_breached.eq(false)))
+            .set(changes)
+            .execute(conn),
+        (_, false) => diesel::update(row.filter(tickets::resolution_warned.eq(false)))
+            .set(changes)
+            .execute(conn),
+    }
 }

@@ -573,6 +573,8 @@ pub fn act(
             let order_ref =
                 optional_field(&mut fields, "order_ref", input.order_ref.as_deref(), 100);
             AppError::check(fields)?;
+            // The search index changes with the ticket, in the same transaction.
+            let ticket = conn.transaction(|conn| -> Result<Ticket, AppError> {
             let ticket = run(
                 conn,
                 actor,
@@ -603,6 +605,8 @@ pub fn act(
                 },
             )?;
             reindex(conn, &ticket)?;
+            Ok(ticket)
+            })?;
             Ok(ticket)
         }
         Action::Diagnose => {
@@ -961,9 +965,10 @@ pub fn patch(
             "product": updated.product, "order_ref": updated.order_ref, "partner_id": updated.partner_id,
         });
         events::append(conn, &event(ticket.id, Some(actor.id), "updated", "internal", None, json!({ "before": before, "after": after })))?;
+        // The search index changes with the ticket, in the same transaction.
+        reindex(conn, &updated)?;
         Ok::<_, AppError>(updated)
     })?;
-    reindex(conn, &ticket)?;
     Ok(ticket)
 }
 

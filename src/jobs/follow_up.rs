@@ -2,7 +2,7 @@
 //! Each item is handled in its own short transaction: the mark that says "done", the outbox
 //! row(s) and the timeline event commit together, so a crash never sends twice or loses one.
 
-use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use diesel::Connection;
 use serde_json::{json, Value};
 
@@ -66,21 +66,20 @@ impl FollowUpSettings {
     }
 }
 
+/// A local time of day written HH:MM (or H:MM).
+pub fn parse_time(value: &str) -> Option<NaiveTime> {
+    let value = value.trim();
+    NaiveTime::parse_from_str(value, "%H:%M")
+        .ok()
+        .filter(|_| value.chars().all(|c| c.is_ascii_digit() || c == ':'))
+}
+
 /// Checks a knob before it is stored; the message names what is wrong.
 pub fn check_knob(key: &str, value: &str) -> Result<(), String> {
     match key {
-        "digest_time" => {
-            let ok = value.split_once(':').is_some_and(|(h, m)| {
-                h.parse::<u32>().is_ok_and(|h| h < 24)
-                    && m.len() == 2
-                    && m.parse::<u32>().is_ok_and(|m| m < 60)
-            });
-            if ok {
-                Ok(())
-            } else {
-                Err("must be a time like 08:00".into())
-            }
-        }
+        "digest_time" => parse_time(value)
+            .map(|_| ())
+            .ok_or_else(|| "must be a time like 08:00".into()),
         _ => match value.parse::<i64>() {
             Ok(n) if (0..=100_000).contains(&n) => Ok(()),
             _ => Err("must be a whole number from 0 to 100000".into()),
@@ -236,7 +235,9 @@ fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppEr
             continue;
         };
         conn.transaction(|conn| -> Result<(), AppError> {
-            promises::mark(conn, promise.id, FollowUpStep::Reminded, now)?;
+            if promises::mark(conn, promise.id, FollowUpStep::Reminded, now)? == 0 {
+                return Ok(());
+            }
             if let Some(agent) = holder(conn, &ticket, &promise)?.filter(|u| u.active) {
                 let to = recipient(&agent);
                 let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
@@ -263,7 +264,9 @@ fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), 
         for promise in batch {
             let ticket = ticket_db::find(conn, promise.ticket_id)?;
             conn.transaction(|conn| -> Result<(), AppError> {
-                promises::mark(conn, promise.id, FollowUpStep::OverdueAlerted, now)?;
+                if promises::mark(conn, promise.id, FollowUpStep::OverdueAlerted, now)? == 0 {
+                    return Ok(());
+                }
                 let Some(ticket) = ticket else { return Ok(()) };
                 let agent = holder(conn, &ticket, &promise)?;
                 let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
@@ -304,7 +307,9 @@ fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError>
             continue;
         };
         conn.transaction(|conn| -> Result<(), AppError> {
-            promises::mark(conn, promise.id, FollowUpStep::Escalated, now)?;
+            if promises::mark(conn, promise.id, FollowUpStep::Escalated, now)? == 0 {
+                return Ok(());
+            }
             let agent = holder(conn, &ticket, &promise)?;
             let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
             let mut sent_to = Vec::new();
@@ -392,7 +397,9 @@ fn check_target(
                 Target::FirstResponse => flags.first_response_breached = Some(true),
                 Target::Resolution => flags.resolution_breached = Some(true),
             }
-            ticket_db::set_flags(conn, ticket.id, &flags)?;
+            if ticket_db::set_flag(conn, ticket.id, &flags, target.kind(), true)? == 0 {
+                return Ok(());
+            }
             let mut sent_to = Vec::new();
             for manager in managers_of(conn, agent.as_ref())? {
                 let to = recipient(&manager);
@@ -439,7 +446,9 @@ fn check_target(
             Target::FirstResponse => flags.first_response_warned = Some(true),
             Target::Resolution => flags.resolution_warned = Some(true),
         }
-        ticket_db::set_flags(conn, ticket.id, &flags)?;
+        if ticket_db::set_flag(conn, ticket.id, &flags, target.kind(), false)? == 0 {
+            return Ok(());
+        }
         if let Some(agent) = agent.as_ref().filter(|a| a.active) {
             let to = recipient(agent);
             let mut data = ctx.ticket_data(conn, ticket)?;
@@ -470,7 +479,8 @@ fn check_target(
 
 fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let local = ctx.zone().from_utc_datetime(&ctx.now.naive_utc());
-    if local.format("%H:%M").to_string() < ctx.knobs.digest_time {
+    let digest_at = parse_time(&ctx.knobs.digest_time).unwrap_or(NaiveTime::MIN);
+    if local.time() < digest_at {
         return Ok(());
     }
     let today = local.date_naive();
@@ -543,7 +553,9 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
             }
         }
         conn.transaction(|conn| -> Result<(), AppError> {
-            crate::db::app_settings::mark_job(conn, &mark)?;
+            if !crate::db::app_settings::mark_job(conn, &mark)? {
+                return Ok(());
+            }
             // Nothing to report, no digest: a quiet day stays quiet.
             if overdue_groups.is_empty()
                 && breaches.is_empty()

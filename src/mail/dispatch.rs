@@ -10,7 +10,8 @@ use crate::db::{outbox, DbPool};
 
 pub const MAX_ATTEMPTS: i32 = 8;
 pub const LEASE: Duration = Duration::minutes(5);
-const BATCH: i64 = 100;
+/// Small batches: a lease covers only a few sends, so a slow SMTP server cannot outlast it.
+const BATCH: i64 = 20;
 
 /// The wait before attempt `attempts + 1`: 1, 2, 4 … minutes, at most 2 hours.
 pub fn backoff(attempts: i32) -> Duration {
@@ -41,18 +42,39 @@ pub async fn dispatch(
     worker: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<DispatchReport> {
+    // A catch-up pass with a past `now` still sends what is due by the wall clock (mail is
+    // queued at the real time), and a pass ahead of the clock sends what is due by then.
+    let now = now.max(crate::db::now());
     let mut report = DispatchReport::default();
     loop {
         let (pool2, worker2) = (pool.clone(), worker.to_owned());
         let claimed = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let mut conn = pool2.get()?;
-            Ok(outbox::claim(&mut conn, &worker2, now, now + LEASE, BATCH)?)
+            // Leases run on the wall clock, whatever time the pass is "as of".
+            let wall = crate::db::now();
+            Ok(outbox::claim(
+                &mut conn,
+                &worker2,
+                now,
+                wall,
+                wall + LEASE,
+                BATCH,
+            )?)
         })
         .await??;
         if claimed.is_empty() {
             return Ok(report);
         }
         for mail in claimed {
+            let (pool2, worker2, id) = (pool.clone(), worker.to_owned(), mail.id);
+            let still_ours = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
+                let mut conn = pool2.get()?;
+                Ok(outbox::renew(&mut conn, id, &worker2, crate::db::now() + LEASE)? > 0)
+            })
+            .await??;
+            if !still_ours {
+                continue;
+            }
             let result = mailer.send(from, &mail).await;
             let (pool2, worker2) = (pool.clone(), worker.to_owned());
             let (id, attempts) = (mail.id, mail.attempts);

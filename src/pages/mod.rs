@@ -33,6 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/login", web::post().to(session::login))
         .route("/logout", web::post().to(session::logout))
         .route("/lang", web::post().to(session::switch_language))
+        .route("/password", web::get().to(session::password_page))
+        .route("/password", web::post().to(session::change_password))
         .route("/queue", web::get().to(queue::queue))
         .route("/tickets/new", web::get().to(tickets::new_ticket))
         .route("/tickets", web::post().to(tickets::create))
@@ -137,7 +139,7 @@ pub fn page(
         let cookie = Cookie::build(CSRF_COOKIE, csrf)
             .path("/")
             .http_only(true)
-            .same_site(SameSite::Strict)
+            .same_site(SameSite::Lax)
             .secure(secure_cookies(state))
             .finish();
         response.cookie(cookie);
@@ -158,6 +160,17 @@ fn flash_from_query(req: &HttpRequest) -> Option<Value> {
     query
         .get("ok")
         .map(|text| json!({ "kind": "ok", "text": text }))
+}
+
+/// A path on this site, safe to redirect to: it starts with one slash and holds no
+/// backslash, whitespace or control character (browsers drop tabs and turn backslashes into
+/// slashes, which would make "/\t/evil.test" or "/\\evil.test" another site).
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
 }
 
 /// A form field, trimmed; `None` when absent or blank.
@@ -233,5 +246,23 @@ pub fn error_page(
         Err(_) => HttpResponse::build(status)
             .content_type("text/plain; charset=utf-8")
             .body(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(super::is_local_path("/tickets/4?x=1"));
+        for bad in [
+            "//evil.test",
+            "/\\evil.test",
+            "/\t/evil.test",
+            "https://evil.test",
+            "/ok\n",
+            "",
+        ] {
+            assert!(!super::is_local_path(bad), "{bad:?}");
+        }
     }
 }

@@ -34,6 +34,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "customer" => "pages/customer.hbs",
     "feedback" => "pages/feedback.hbs",
     "message" => "pages/message.hbs",
+    "password" => "pages/password.hbs",
 );
 
 /// Every word of the interface, per language.

@@ -17,9 +17,9 @@ pub struct NextQuery {
 }
 
 /// Only paths on this site are followed after sign-in (no open redirect).
-fn safe_next(next: Option<&str>) -> String {
+pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n) if super::is_local_path(n) => n.to_owned(),
         _ => "/queue".to_owned(),
     }
 }
@@ -158,4 +158,65 @@ pub async fn switch_language(
         .add_cookie(&cookie)
         .map_err(|e| AppError::Internal(e.into()))?;
     Ok(response)
+}
+
+/// Choosing a real password (the only page open to a user with a one-time password).
+pub async fn password_page(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Option<CurrentUser>,
+) -> Result<HttpResponse, AppError> {
+    let Some(user) = user else {
+        return Ok(redirect("/login?next=/password"));
+    };
+    page(&state, &req, Some(&user), "bare", "password", json!({}))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    pub csrf: String,
+    pub current_password: String,
+    pub new_password: String,
+}
+
+pub async fn change_password(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: Option<CurrentUser>,
+    form: web::Form<PasswordForm>,
+) -> Result<HttpResponse, AppError> {
+    let form = form.into_inner();
+    check_csrf(&req, &form.csrf)?;
+    let Some(user) = user else {
+        return Ok(redirect("/login?next=/password"));
+    };
+    match crate::api::auth::replace_password(
+        &state,
+        &user,
+        form.current_password,
+        form.new_password,
+    )
+    .await
+    {
+        Ok((_, token)) => {
+            let cookie = Cookie::build(SESSION_COOKIE, token)
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Lax)
+                .secure(secure_cookies(&state))
+                .max_age(CookieDuration::seconds(state.tokens.ttl_seconds()))
+                .finish();
+            let mut response = redirect("/queue");
+            response
+                .add_cookie(&cookie)
+                .map_err(|e| AppError::Internal(e.into()))?;
+            Ok(response)
+        }
+        Err(error) => {
+            let data = json!({ "flash": { "kind": "error", "text": error.to_string() } });
+            let mut response = page(&state, &req, Some(&user), "bare", "password", data)?;
+            *response.status_mut() = actix_web::ResponseError::status_code(&error);
+            Ok(response)
+        }
+    }
 }

@@ -428,7 +428,7 @@ pub async fn update_replacement(
     let id = id.into_inner();
     let form = form.into_inner();
     let back = field(&form, "back")
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| super::is_local_path(b))
         .unwrap_or_else(|| "/replacements".into());
     if let Err(e) = check_csrf(&req, form.get("csrf").map(String::as_str).unwrap_or("")) {
         return redirect_with_error(&back, &e);

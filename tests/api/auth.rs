@@ -7,6 +7,7 @@ use crate::helpers::{TestApp, JWT_SECRET};
 
 backend_tests!(
     first_admin_signs_in_and_sees_themself,
+    a_one_time_password_opens_only_the_password_change,
     failures_look_alike_for_unknown_email_and_wrong_password,
     repeated_failures_are_locked_out,
     requests_without_a_valid_token_are_refused,
@@ -19,13 +20,20 @@ backend_tests!(
 
 async fn first_admin_signs_in_and_sees_themself(app: TestApp) {
     assert!(
-        !app.admin_password.is_empty(),
-        "a one-time password was generated"
+        app.one_time_password.len() >= 16,
+        "a random one-time password was generated"
+    );
+    assert_eq!(
+        app.login(&app.admin_email, &app.one_time_password)
+            .await
+            .status,
+        401,
+        "replaced, it no longer works"
     );
     let reply = app.login(&app.admin_email, &app.admin_password).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(reply.body["token_type"], "Bearer");
-    assert_eq!(reply.body["user"]["must_change_password"], true);
+    assert_eq!(reply.body["user"]["must_change_password"], false);
     let token = reply.body["token"].as_str().unwrap();
     let me = app.get("/api/me", Some(token)).await;
     assert_eq!(me.status, 200);
@@ -37,6 +45,36 @@ async fn first_admin_signs_in_and_sees_themself(app: TestApp) {
         .login(&app.admin_email.to_uppercase(), &app.admin_password)
         .await;
     assert_eq!(upper.status, 200);
+}
+
+async fn a_one_time_password_opens_only_the_password_change(app: TestApp) {
+    use diesel::prelude::*;
+    let (id, _) = app.user_with_role("agent").await;
+    {
+        use tanggap::db::schema::users;
+        diesel::update(users::table.find(id))
+            .set(users::must_change_password.eq(true))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let me = app
+        .get(&format!("/api/users/{id}"), Some(&app.admin_token().await))
+        .await;
+    let email = me.body["email"].as_str().unwrap().to_owned();
+    let token = app.token(&email, "kopi susu gula aren").await;
+    let who = app.get("/api/me", Some(&token)).await;
+    assert_eq!(who.status, 200);
+    assert_eq!(who.body["must_change_password"], true);
+    let refused = app.get("/api/tickets", Some(&token)).await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.body["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("one-time password"));
+    let changed = app.post("/api/auth/password", Some(&token), json!({ "current_password": "kopi susu gula aren", "new_password": "teh tarik dingin sekali" })).await;
+    assert_eq!(changed.status, 200);
+    let fresh = changed.body["token"].as_str().unwrap();
+    assert_eq!(app.get("/api/tickets", Some(fresh)).await.status, 200);
 }
 
 async fn failures_look_alike_for_unknown_email_and_wrong_password(app: TestApp) {
@@ -110,7 +148,8 @@ fn sign(alg: Algorithm, secret: &str, claims: &serde_json::Value) -> String {
 
 async fn forged_tokens_are_refused(app: TestApp) {
     app.admin_token().await;
-    let good = claims("1", 1, 600, "tanggap", "tanggap-desk");
+    // The admin's token version is 2: replacing the one-time password revoked version 1.
+    let good = claims("1", 2, 600, "tanggap", "tanggap-desk");
     // The control: a token made like the service makes them is accepted.
     assert_eq!(
         app.get("/api/me", Some(&sign(Algorithm::HS256, JWT_SECRET, &good)))

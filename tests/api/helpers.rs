@@ -40,6 +40,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub admin_email: String,
     pub admin_password: String,
+    /// The random password printed at first start (no longer valid once replaced).
+    pub one_time_password: String,
     /// The app's own pool, for tests that must set the scene directly (a promise already
     /// past due, say) instead of waiting for time to pass.
     pub pool: tanggap::db::DbPool,
@@ -163,19 +165,36 @@ pub async fn spawn_with(
     let pool = app.state.pool.clone();
     let state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
-    let (admin_email, admin_password) = admin.map(|a| (a.email, a.password)).unwrap_or_default();
-    TestApp {
+    let (admin_email, one_time_password) = admin.map(|a| (a.email, a.password)).unwrap_or_default();
+    let mut app = TestApp {
         address,
         client: reqwest::Client::new(),
         admin_email,
-        admin_password,
+        admin_password: one_time_password.clone(),
+        one_time_password,
         pool,
         state,
         handle,
         _data_dir: data_dir,
         postgres,
+    };
+    // The first admin's password is one-time: like a real admin, the tests choose their own
+    // before doing anything else.
+    if !app.one_time_password.is_empty() {
+        let token = app
+            .token(&app.admin_email.clone(), &app.one_time_password.clone())
+            .await;
+        let changed = app
+            .post("/api/auth/password", Some(&token), json!({ "current_password": app.one_time_password, "new_password": ADMIN_PASSWORD }))
+            .await;
+        assert_eq!(changed.status, 200, "{}", changed.body);
+        app.admin_password = ADMIN_PASSWORD.to_owned();
     }
+    app
 }
+
+/// The first admin's password once the tests have replaced the one-time one.
+pub const ADMIN_PASSWORD: &str = "the admin passphrase of the tests";
 
 impl Drop for TestApp {
     fn drop(&mut self) {
