@@ -213,6 +213,10 @@ pub fn signed_in(
     user: Option<CurrentUser>,
     req: &HttpRequest,
 ) -> Result<CurrentUser, HttpResponse> {
+    // A one-time password opens only the page where the user chooses their own.
+    if user.as_ref().is_some_and(|u| u.0.must_change_password) {
+        return Err(redirect("/password"));
+    }
     user.ok_or_else(|| {
         let mut url = url::Url::parse("http://x/login").expect("a fixed URL parses");
         url.query_pairs_mut().append_pair("next", req.path());

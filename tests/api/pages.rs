@@ -12,6 +12,7 @@ backend_tests!(
     the_customer_link_opens_one_ticket_until_it_expires,
     the_public_form_makes_a_web_ticket_and_resists_floods,
     the_dashboard_is_for_managers_and_exports_csv,
+    a_one_time_password_leads_to_the_password_page,
 );
 
 fn browser() -> reqwest::Client {
@@ -396,4 +397,55 @@ async fn the_dashboard_is_for_managers_and_exports_csv(app: TestApp) {
     assert!(body.starts_with("section,label,count"));
     assert!(body.contains("by_category,\"defective\",1"), "{body}");
     assert!(body.contains("by_channel,\"instagram\",1"));
+}
+
+async fn a_one_time_password_leads_to_the_password_page(app: TestApp) {
+    use diesel::prelude::*;
+    let (id, _) = app.user_with_role("agent").await;
+    let email = app
+        .get(&format!("/api/users/{id}"), Some(&app.admin_token().await))
+        .await
+        .body["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    {
+        use tanggap::db::schema::users;
+        diesel::update(users::table.find(id))
+            .set(users::must_change_password.eq(true))
+            .execute(&mut *app.conn())
+            .unwrap();
+    }
+    let client = browser();
+    let csrf = page_sign_in(&app, &client, &email, "kopi susu gula aren").await;
+    let queue = client.get(app.url("/queue")).send().await.unwrap();
+    assert_eq!(queue.status(), 303);
+    assert_eq!(queue.headers()["location"], "/password");
+    let weak = client
+        .post(app.url("/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", "kopi susu gula aren"),
+            ("new_password", "password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(weak.status(), 422);
+    let done = client
+        .post(app.url("/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current_password", "kopi susu gula aren"),
+            ("new_password", "teh tarik dingin sekali"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), 303);
+    assert_eq!(
+        client.get(app.url("/queue")).send().await.unwrap().status(),
+        200,
+        "the new cookie opens the desk"
+    );
 }
