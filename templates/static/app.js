@@ -92,7 +92,25 @@
     input.addEventListener("input", run);
   }
 
+  // Target countdowns in the queue: "in 3 hours" / "dalam 3 jam", from the browser's own words.
+  function countdowns() {
+    var locale = document.body.getAttribute("data-locale") || "id";
+    if (!window.Intl || !Intl.RelativeTimeFormat) return;
+    var format = new Intl.RelativeTimeFormat(locale, { numeric: "auto" });
+    Array.prototype.forEach.call(document.querySelectorAll(".countdown[data-due]"), function (el) {
+      var minutes = Math.round((Date.parse(el.getAttribute("data-due")) - Date.now()) / 60000);
+      if (isNaN(minutes)) return;
+      var value = Math.abs(minutes) >= 1440 ? [Math.round(minutes / 1440), "day"]
+        : Math.abs(minutes) >= 60 ? [Math.round(minutes / 60), "hour"] : [minutes, "minute"];
+      var span = document.createElement("small");
+      span.className = minutes < 0 ? "late" : "";
+      span.textContent = " (" + format.format(value[0], value[1]) + ")";
+      el.appendChild(span);
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    countdowns();
     Array.prototype.forEach.call(document.querySelectorAll("textarea.calm-check"), calmCheck);
     var select = document.getElementById("canned");
     if (select) canned(select);
