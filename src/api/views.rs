@@ -285,6 +285,7 @@ pub struct TicketView {
     pub next_step: &'static str,
     pub promises: Vec<PromiseView>,
     pub replacements: Vec<ReplacementView>,
+    pub attachments: Vec<AttachmentView>,
 }
 
 pub fn ticket_view(detail: TicketDetail) -> TicketView {
@@ -293,6 +294,7 @@ pub fn ticket_view(detail: TicketDetail) -> TicketView {
         customer,
         promises,
         replacements,
+        attachments,
         facts,
     } = detail;
     let next = next_step(&facts);
@@ -319,6 +321,7 @@ pub fn ticket_view(detail: TicketDetail) -> TicketView {
         customer: customer.into(),
         promises: promises.into_iter().map(Into::into).collect(),
         replacements: replacements.into_iter().map(Into::into).collect(),
+        attachments: attachments.into_iter().map(Into::into).collect(),
     }
 }
 

@@ -281,6 +281,7 @@ pub struct TicketDetail {
     pub customer: Customer,
     pub promises: Vec<Promise>,
     pub replacements: Vec<Replacement>,
+    pub attachments: Vec<crate::db::attachments::Attachment>,
     pub facts: TicketFacts,
 }
 
@@ -295,11 +296,13 @@ pub fn detail(conn: &mut DbConnection, id: i64) -> Result<TicketDetail, AppError
     let promises = promises::for_ticket(conn, id)?;
     let replacements = replacements::for_ticket(conn, id)?;
     let facts = facts_of(&ticket, &replacements);
+    let attachments = crate::db::attachments::for_ticket(conn, id)?;
     Ok(TicketDetail {
         ticket,
         customer,
         promises,
         replacements,
+        attachments,
         facts,
     })
 }

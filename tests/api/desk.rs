@@ -335,6 +335,11 @@ async fn attachments_are_typed_by_content_and_kept_private(app: TestApp) {
     );
     assert_eq!(stored.body["filename"], "foto rusak.jpg");
     let aid = stored.body["id"].as_i64().unwrap();
+    let listed = app.get(&format!("/api/tickets/{id}"), Some(&token)).await;
+    assert_eq!(
+        listed.body["attachments"][0]["id"], aid,
+        "the ticket lists its attachments"
+    );
     let again = upload(&app, &token, id, "copy.png", png()).await;
     assert_eq!(again.body["sha256"], stored.body["sha256"]);
 
