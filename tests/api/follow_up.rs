@@ -576,30 +576,7 @@ async fn the_resolution_clock_pauses_while_the_customer_decides(backend: Backend
     let (_server, app) = start(backend).await;
     let token = app.admin_token().await;
     let id = app.ticket(&token, json!({})).await["id"].as_i64().unwrap();
-    app.step(
-        &token,
-        id,
-        "acknowledge",
-        json!({ "message": "Terima kasih" }),
-    )
-    .await;
-    app.step(
-        &token,
-        id,
-        "record",
-        json!({ "category": "defective", "details": "x" }),
-    )
-    .await;
-    app.step(&token, id, "diagnose", json!({ "root_cause": "x" }))
-        .await;
-    let proposed = app
-        .step(
-            &token,
-            id,
-            "propose",
-            json!({ "solution_type": "voucher", "solution": "Voucher" }),
-        )
-        .await;
+    let proposed = app.walk_to_proposal(&token, id, "voucher", "Voucher").await;
     assert_eq!(proposed["clock_paused"], true);
     let before: DateTime<Utc> = proposed["resolution_due_at"]
         .as_str()

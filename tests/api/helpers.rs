@@ -344,6 +344,44 @@ impl TestApp {
         reply.body
     }
 
+    /// Takes a new ticket through steps 2–5 up to a pending proposal; returns the ticket.
+    pub async fn walk_to_proposal(
+        &self,
+        token: &str,
+        id: i64,
+        solution_type: &str,
+        solution: &str,
+    ) -> Value {
+        self.step(
+            token,
+            id,
+            "acknowledge",
+            json!({ "message": "Terima kasih, Kak." }),
+        )
+        .await;
+        self.step(
+            token,
+            id,
+            "record",
+            json!({ "category": "defective", "details": "Jahitan lepas" }),
+        )
+        .await;
+        self.step(
+            token,
+            id,
+            "diagnose",
+            json!({ "root_cause": "Tidak lewat QC" }),
+        )
+        .await;
+        self.step(
+            token,
+            id,
+            "propose",
+            json!({ "solution_type": solution_type, "solution": solution }),
+        )
+        .await
+    }
+
     pub fn conn(&self) -> tanggap::db::pool::PooledConnection {
         self.pool.get().expect("a pooled connection")
     }

@@ -213,29 +213,8 @@ async fn the_customer_link_opens_one_ticket_until_it_expires(app: TestApp) {
         .await["id"]
         .as_i64()
         .unwrap();
-    app.step(
-        &token,
-        id,
-        "acknowledge",
-        json!({ "message": "Terima kasih" }),
-    )
-    .await;
-    app.step(
-        &token,
-        id,
-        "record",
-        json!({ "category": "damaged_in_transit", "details": "x" }),
-    )
-    .await;
-    app.step(&token, id, "diagnose", json!({ "root_cause": "x" }))
+    app.walk_to_proposal(&token, id, "refund", "Refund penuh hari ini")
         .await;
-    app.step(
-        &token,
-        id,
-        "propose",
-        json!({ "solution_type": "refund", "solution": "Refund penuh hari ini" }),
-    )
-    .await;
     app.post(
         &format!("/api/tickets/{other}/notes"),
         Some(&token),
