@@ -14,73 +14,23 @@ use crate::domain::playbook::Action;
 use crate::error::AppError;
 use crate::startup::AppState;
 
-/// Every field any action takes; each action reads its own (see the route's description).
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionBody {
-    /// The ticket version you saw (required).
-    pub version: Option<i32>,
-    /// acknowledge: the thank-you sent to the customer.
-    pub message: Option<String>,
-    /// record
-    pub category: Option<String>,
-    /// record: the complaint in full.
-    pub details: Option<String>,
-    pub product: Option<String>,
-    pub order_ref: Option<String>,
-    /// diagnose
-    pub root_cause: Option<String>,
-    /// propose: refund, replacement, repair, voucher, explanation or other.
-    pub solution_type: Option<String>,
-    pub solution: Option<String>,
-    /// customer-response
-    pub accepted: Option<bool>,
-    pub comment: Option<String>,
-    /// escalate: a manager or admin.
-    pub to_user_id: Option<i64>,
-    /// escalate, reopen
-    pub reason: Option<String>,
-    /// resolve
-    pub summary: Option<String>,
-    /// acknowledge, propose, resolve: email the customer about this step (default true;
-    /// only when they have an email address and did not opt out).
-    pub notify_customer: Option<bool>,
-}
-
 async fn perform(
     state: web::Data<AppState>,
     me: CurrentUser,
     id: i64,
     action: Action,
-    body: ActionBody,
+    input: ActionInput,
 ) -> Result<HttpResponse, AppError> {
-    let version = body.version.ok_or_else(|| {
-        AppError::invalid(
+    if input.version.is_none() {
+        return Err(AppError::invalid(
             "version",
             "is required: send the version of the ticket you saw",
-        )
-    })?;
+        ));
+    }
     // The thank-you goes to the customer: it gets the calm-reply check like any reply.
-    let warnings = match (&body.message, action) {
+    let warnings = match (&input.message, action) {
         (Some(text), Action::Acknowledge) => calm::check(text, &me.0.locale),
         _ => Vec::new(),
-    };
-    let input = ActionInput {
-        version: Some(version),
-        message: body.message,
-        category: body.category,
-        details: body.details,
-        product: body.product,
-        order_ref: body.order_ref,
-        root_cause: body.root_cause,
-        solution_type: body.solution_type,
-        solution: body.solution,
-        accepted: body.accepted,
-        comment: body.comment,
-        to_user_id: body.to_user_id,
-        reason: body.reason,
-        summary: body.summary,
-        notify_customer: body.notify_customer,
     };
     let actor = me.0.clone();
     let mail = state.mailroom.clone();
@@ -96,10 +46,10 @@ async fn perform(
 macro_rules! stage_action {
     ($name:ident, $path:literal, $action:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "playbook", description = $doc, params(("id" = i64, Path, description = "ticket id")), request_body = ActionBody,
+        #[utoipa::path(tag = "playbook", description = $doc, params(("id" = i64, Path, description = "ticket id")), request_body = ActionInput,
             responses((status = 200, description = "the ticket after the action"), (status = 409, description = "stale or invalid_transition"), (status = 422, description = "invalid fields")))]
         #[post($path)]
-        pub async fn $name(state: web::Data<AppState>, me: CurrentUser, id: web::Path<i64>, body: web::Json<ActionBody>) -> Result<HttpResponse, AppError> {
+        pub async fn $name(state: web::Data<AppState>, me: CurrentUser, id: web::Path<i64>, body: web::Json<ActionInput>) -> Result<HttpResponse, AppError> {
             perform(state, me, id.into_inner(), $action, body.into_inner()).await
         }
     };

@@ -339,24 +339,37 @@ pub fn facts_of(ticket: &Ticket, replacements: &[Replacement]) -> TicketFacts {
 // ---------------------------------------------------------------------------------------
 // Playbook actions
 
-/// The input of a playbook action; which fields matter depends on the action.
-#[derive(Debug, Clone, Default)]
+/// The input of a playbook action — also its JSON body in the API: every field any action
+/// takes; each action reads its own (see the route's description).
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ActionInput {
+    /// The ticket version you saw (required by the API).
     pub version: Option<i32>,
+    /// acknowledge: the thank-you sent to the customer.
     pub message: Option<String>,
+    /// record
     pub category: Option<String>,
+    /// record: the complaint in full.
     pub details: Option<String>,
     pub product: Option<String>,
     pub order_ref: Option<String>,
+    /// diagnose
     pub root_cause: Option<String>,
+    /// propose: refund, replacement, repair, voucher, explanation or other.
     pub solution_type: Option<String>,
     pub solution: Option<String>,
+    /// customer-response
     pub accepted: Option<bool>,
     pub comment: Option<String>,
+    /// escalate: a manager or admin.
     pub to_user_id: Option<i64>,
+    /// escalate, reopen
     pub reason: Option<String>,
+    /// resolve
     pub summary: Option<String>,
-    /// Email the customer about this step (when they have an address and did not opt out).
+    /// acknowledge, propose, promise, resolve: email the customer about this step (default
+    /// true; only when they have an email address and did not opt out).
     pub notify_customer: Option<bool>,
 }
 

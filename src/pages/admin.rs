@@ -28,18 +28,16 @@ pub async fn admin(
     req: HttpRequest,
     user: Option<CurrentUser>,
 ) -> HttpResponse {
-    let me = match signed_in(user, &req) {
+    let me = match super::signed_in_as(
+        &state,
+        user,
+        &req,
+        Role::Admin,
+        "administration is for admins",
+    ) {
         Ok(me) => me,
         Err(r) => return r,
     };
-    if me.role() < Role::Admin {
-        return error_page(
-            &state,
-            &req,
-            Some(&me),
-            &AppError::Forbidden("administration is for admins".into()),
-        );
-    }
     let loaded = state
         .db(|conn| -> Result<_, AppError> {
             Ok((

@@ -7,7 +7,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::Duration;
 use serde_json::{json, Value};
 
-use super::{error_page, page, signed_in};
+use super::{error_page, page};
 use crate::auth::CurrentUser;
 use crate::db::{reports, users};
 use crate::domain::user::Role;
@@ -116,18 +116,16 @@ pub async fn dashboard(
     req: HttpRequest,
     user: Option<CurrentUser>,
 ) -> HttpResponse {
-    let me = match signed_in(user, &req) {
+    let me = match super::signed_in_as(
+        &state,
+        user,
+        &req,
+        Role::Manager,
+        "the dashboard is for managers and admins",
+    ) {
         Ok(me) => me,
         Err(r) => return r,
     };
-    if me.role() < Role::Manager {
-        return error_page(
-            &state,
-            &req,
-            Some(&me),
-            &AppError::Forbidden("the dashboard is for managers and admins".into()),
-        );
-    }
     let result = async {
         let f = figures(&state).await?;
         let locale = super::locale(&state, &req, Some(&me));
@@ -178,18 +176,16 @@ pub async fn csv(
     req: HttpRequest,
     user: Option<CurrentUser>,
 ) -> HttpResponse {
-    let me = match signed_in(user, &req) {
+    let me = match super::signed_in_as(
+        &state,
+        user,
+        &req,
+        Role::Manager,
+        "the dashboard is for managers and admins",
+    ) {
         Ok(me) => me,
         Err(r) => return r,
     };
-    if me.role() < Role::Manager {
-        return error_page(
-            &state,
-            &req,
-            Some(&me),
-            &AppError::Forbidden("the dashboard is for managers and admins".into()),
-        );
-    }
     match figures(&state).await {
         Ok(f) => {
             let mut out = String::from("section,label,count\r\n");

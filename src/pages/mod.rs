@@ -224,6 +224,28 @@ pub fn signed_in(
     })
 }
 
+/// The signed-in user of a page if they hold `role`; otherwise the sign-in redirect, or a 403
+/// page saying `why`.
+#[allow(clippy::result_large_err)] // the refusal is built once, on the way out
+pub fn signed_in_as(
+    state: &AppState,
+    user: Option<CurrentUser>,
+    req: &HttpRequest,
+    role: Role,
+    why: &str,
+) -> Result<CurrentUser, HttpResponse> {
+    let me = signed_in(user, req)?;
+    if me.role() < role {
+        return Err(error_page(
+            state,
+            req,
+            Some(&me),
+            &AppError::Forbidden(why.to_owned()),
+        ));
+    }
+    Ok(me)
+}
+
 /// An error page in the user's language (for pages; the API answers JSON).
 pub fn error_page(
     state: &AppState,

@@ -358,7 +358,36 @@ async fn the_dashboard_is_for_managers_and_exports_csv(app: TestApp) {
         json!({ "category": "defective", "channel": "instagram" }),
     )
     .await;
-    let (_, _) = app.user_with_role("agent").await;
+    let (_, agent_token) = app.user_with_role("agent").await;
+    let agent_email = app.get("/api/me", Some(&agent_token)).await.body["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let agent = browser();
+    page_sign_in(&app, &agent, &agent_email, "kopi susu gula aren").await;
+    assert_eq!(
+        agent
+            .get(app.url("/dashboard"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "the dashboard is for managers"
+    );
+    assert_eq!(
+        agent
+            .get(app.url("/dashboard.csv"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        agent.get(app.url("/admin")).send().await.unwrap().status(),
+        403
+    );
     let client = browser();
     page_sign_in(&app, &client, &app.admin_email, &app.admin_password).await;
     let html = client
