@@ -1,8 +1,6 @@
 //! Account operations shared by the API and the CLI: create a user, change a user, set a
 //! password. Each checks its input with the domain rules, then writes through `db::users`.
 
-use diesel::Connection;
-
 use crate::config::{Locale, Settings};
 use crate::db::users::{self, NewUser, User, UserChanges};
 use crate::db::{self, DbConnection};
@@ -54,7 +52,7 @@ pub fn create_user(
         )));
     };
     let password_hash = crate::auth::password::hash(&input.password)?;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         if users::find_by_email(conn, email.as_str())?.is_some() {
             return Err(AppError::conflict(
                 "email_taken",
@@ -149,7 +147,7 @@ pub fn update_user(conn: &mut DbConnection, id: i64, patch: &UserPatch) -> Resul
     changes.manager_id = patch.manager_id;
     changes.active = patch.active;
     changes.away = patch.away;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let current = users::find(conn, id)?.ok_or_else(|| AppError::not_found("user"))?;
         if let Some(Some(manager_id)) = patch.manager_id {
             check_manager(conn, Some(id), manager_id)?;

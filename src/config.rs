@@ -107,6 +107,9 @@ pub struct Settings {
     /// How often `serve` runs the scheduler's pass; `None` (TANGGAP_TICK_SECONDS=0) leaves it
     /// to `tanggap tick` from cron.
     pub tick_every: Option<std::time::Duration>,
+    /// How long a dispatcher holds a claimed mail before another may take it over (the mail of
+    /// a crashed server is resent after this).
+    pub mail_lease: chrono::Duration,
 }
 
 /// A variable that could not be used, with the reason.
@@ -231,6 +234,13 @@ impl Settings {
         let tick_seconds = parse_number(&get, "TANGGAP_TICK_SECONDS", 60, 0, 86_400)?;
         let tick_every =
             (tick_seconds > 0).then(|| std::time::Duration::from_secs(tick_seconds as u64));
+        let mail_lease = chrono::Duration::seconds(parse_number(
+            &get,
+            "TANGGAP_MAIL_LEASE_SECONDS",
+            crate::mail::dispatch::LEASE.num_seconds(),
+            1,
+            86_400,
+        )?);
         let admin_email =
             get("TANGGAP_ADMIN_EMAIL").unwrap_or_else(|| "admin@tanggap.local".into());
         if crate::domain::user::Email::parse(&admin_email).is_err() {
@@ -257,6 +267,7 @@ impl Settings {
             shop_name,
             max_attachment_bytes,
             tick_every,
+            mail_lease,
         })
     }
 
@@ -365,6 +376,7 @@ mod tests {
             ("TANGGAP_JWT_SECRET", "short"),
             ("TANGGAP_MAIL_URL", "carrier-pigeon"),
             ("TANGGAP_TOKEN_TTL_MINUTES", "-1"),
+            ("TANGGAP_MAIL_LEASE_SECONDS", "0"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).unwrap_err();

@@ -39,6 +39,10 @@ enum Command {
         /// How many tickets to create
         #[arg(long, default_value_t = 300)]
         tickets: usize,
+        /// How many of the bulk-copied tickets (beyond the first 400) hold an overdue promise;
+        /// default one in twenty
+        #[arg(long)]
+        overdue: Option<usize>,
     },
 }
 
@@ -90,7 +94,7 @@ fn main() -> ExitCode {
             println!("migrations applied to {}", settings.database_url.redacted());
         }),
         Command::User(command) => user_command(&settings, command),
-        Command::DemoData { tickets } => demo_data(&settings, tickets),
+        Command::DemoData { tickets, overdue } => demo_data(&settings, tickets, overdue),
         Command::Tick { now } => tick(settings, now),
     };
     match result {
@@ -153,7 +157,7 @@ fn tick(settings: Settings, now: Option<String>) -> anyhow::Result<()> {
     })
 }
 
-fn demo_data(settings: &Settings, tickets: usize) -> anyhow::Result<()> {
+fn demo_data(settings: &Settings, tickets: usize, overdue: Option<usize>) -> anyhow::Result<()> {
     let pool = tanggap::db::connect_pool(&settings.database_url, 1)?;
     let mut conn = pool.get()?;
     if let Some(admin) = tanggap::accounts::ensure_first_admin(&mut conn, settings)? {
@@ -161,7 +165,14 @@ fn demo_data(settings: &Settings, tickets: usize) -> anyhow::Result<()> {
     }
     tanggap::desk::canned::seed_defaults(&mut conn)?;
     let started = std::time::Instant::now();
-    let made = tanggap::demo::fill(&mut conn, settings, tickets)?;
+    let mut reported = 0;
+    let mut progress = |done: usize| {
+        if done >= reported + 100_000 || done == tickets {
+            reported = done;
+            eprintln!("{done} of {tickets} tickets ({:.0?})", started.elapsed());
+        }
+    };
+    let made = tanggap::demo::fill(&mut conn, settings, tickets, overdue, &mut progress)?;
     println!("{made} demo tickets created in {:.1?}", started.elapsed());
     println!("Demo users (password: demo kopi susu gula aren): rina.manajer@toko.test (manager), budi.cs@toko.test, sari.cs@toko.test, dimas.cs@toko.test (agents)");
     Ok(())

@@ -214,8 +214,16 @@ fn run(
     Ok(server.run())
 }
 
-async fn not_found() -> Result<actix_web::HttpResponse, AppError> {
-    Err(AppError::NotFound("no such route".into()))
+/// No route matched: 405 with `Allow` when the path is an API route asked with another
+/// method, 404 otherwise.
+async fn not_found(req: actix_web::HttpRequest) -> Result<actix_web::HttpResponse, AppError> {
+    let allowed = crate::api::allowed_methods(req.path());
+    if allowed.is_empty() {
+        return Err(AppError::NotFound("no such route".into()));
+    }
+    Err(AppError::MethodNotAllowed {
+        allowed: allowed.join(", "),
+    })
 }
 
 /// A panic in a handler becomes a logged 500 with our JSON body, never a dropped connection.

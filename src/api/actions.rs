@@ -6,7 +6,7 @@ use actix_web::{post, web, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::views::{EventView, PromiseView, ReplacementView};
+use super::views::{answers, EventView, PromiseView, ReplacementView, TicketView};
 use crate::auth::CurrentUser;
 use crate::desk::tickets::{self, ActionInput, ReplacementInput};
 use crate::domain::calm;
@@ -47,7 +47,7 @@ macro_rules! stage_action {
     ($name:ident, $path:literal, $action:expr, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(tag = "playbook", description = $doc, params(("id" = i64, Path, description = "ticket id")), request_body = ActionInput,
-            responses((status = 200, description = "the ticket after the action"), (status = 409, description = "stale or invalid_transition"), (status = 422, description = "invalid fields")))]
+            responses((status = 200, description = "the ticket after the action", body = answers::ActedTicket), (status = 409, description = "stale or invalid_transition"), (status = 422, description = "invalid fields")))]
         #[post($path)]
         pub async fn $name(state: web::Data<AppState>, me: CurrentUser, id: web::Path<i64>, body: web::Json<ActionInput>) -> Result<HttpResponse, AppError> {
             perform(state, me, id.into_inner(), $action, body.into_inner()).await
@@ -105,7 +105,7 @@ pub struct AssignBody {
 
 /// Assign the ticket (agents may take unassigned tickets or give up their own; managers and
 /// admins reassign anyone's).
-#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = AssignBody, responses((status = 200, description = "the ticket"), (status = 403, description = "not allowed to reassign")))]
+#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = AssignBody, responses((status = 200, description = "the ticket", body = TicketView), (status = 403, description = "not allowed to reassign"), (status = 409, description = "stale (the ticket moved on since `version`) or invalid_transition")))]
 #[post("/tickets/{id}/assign")]
 pub async fn assign(
     state: web::Data<AppState>,
@@ -151,7 +151,7 @@ async fn message(
 }
 
 /// A public reply to the customer. The answer carries calm-reply `warnings`; they never block.
-#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = MessageBody, responses((status = 201, description = "`{event, warnings}`")))]
+#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = MessageBody, responses((status = 201, description = "`{event, warnings}`", body = answers::MessageAdded), (status = 409, description = "stale (the ticket moved on since `version`) or invalid_transition")))]
 #[post("/tickets/{id}/replies")]
 pub async fn add_reply(
     state: web::Data<AppState>,
@@ -163,7 +163,7 @@ pub async fn add_reply(
 }
 
 /// An internal note, never shown to the customer.
-#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = MessageBody, responses((status = 201, description = "`{event, warnings}`")))]
+#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = MessageBody, responses((status = 201, description = "`{event, warnings}`", body = answers::MessageAdded), (status = 409, description = "stale (the ticket moved on since `version`) or invalid_transition")))]
 #[post("/tickets/{id}/notes")]
 pub async fn add_note(
     state: web::Data<AppState>,
@@ -187,7 +187,7 @@ pub struct PromiseBody {
 }
 
 /// Step 6: promise a date. A new promise replaces (breaks) the open one.
-#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = PromiseBody, responses((status = 201, description = "the promise"), (status = 422, description = "due date in the past")))]
+#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id")), request_body = PromiseBody, responses((status = 201, description = "the promise", body = PromiseView), (status = 409, description = "stale (the ticket moved on since `version`) or invalid_transition"), (status = 422, description = "due date in the past")))]
 #[post("/tickets/{id}/promises")]
 pub async fn add_promise(
     state: web::Data<AppState>,
@@ -229,7 +229,7 @@ pub struct KeepBody {
 }
 
 /// Step 6: the promise is kept.
-#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id"), ("pid" = i64, Path, description = "promise id")), request_body = KeepBody, responses((status = 200, description = "the kept promise"), (status = 409, description = "already kept or broken")))]
+#[utoipa::path(tag = "playbook", params(("id" = i64, Path, description = "ticket id"), ("pid" = i64, Path, description = "promise id")), request_body = KeepBody, responses((status = 200, description = "the kept promise", body = PromiseView), (status = 409, description = "already kept or broken")))]
 #[post("/tickets/{id}/promises/{pid}/keep")]
 pub async fn keep(
     state: web::Data<AppState>,
@@ -247,7 +247,7 @@ pub async fn keep(
 }
 
 /// Step 5: replace the product. Above the approval threshold a manager must approve it.
-#[utoipa::path(tag = "replacements", params(("id" = i64, Path, description = "ticket id")), request_body = ReplacementInput, responses((status = 201, description = "the replacement")))]
+#[utoipa::path(tag = "replacements", params(("id" = i64, Path, description = "ticket id")), request_body = ReplacementInput, responses((status = 201, description = "the replacement", body = ReplacementView), (status = 409, description = "stale (the ticket moved on since `version`) or invalid_transition")))]
 #[post("/tickets/{id}/replacements")]
 pub async fn add_replacement(
     state: web::Data<AppState>,

@@ -15,7 +15,7 @@ use crate::startup::AppState;
 /// Upload a photo, video or PDF to a ticket: multipart with a `file` part and an optional
 /// `event_id` part (the reply or note it belongs to). Larger than the limit → 413.
 #[utoipa::path(tag = "attachments", params(("id" = i64, Path, description = "ticket id")), request_body(content_type = "multipart/form-data", description = "`file` and optional `event_id`"),
-    responses((status = 201, description = "the attachment"), (status = 413, description = "too large"), (status = 422, description = "not an accepted type")))]
+    responses((status = 201, description = "the attachment", body = AttachmentView), (status = 413, description = "too large"), (status = 422, description = "not an accepted type")))]
 #[post("/tickets/{id}/attachments")]
 pub async fn upload(
     state: web::Data<AppState>,
@@ -85,7 +85,7 @@ pub async fn upload(
 
 /// Download an attachment (signed-in users only). Always served as a download with
 /// `X-Content-Type-Options: nosniff`, so a file can never run as a page of the desk.
-#[utoipa::path(tag = "attachments", params(("id" = i64, Path, description = "attachment id")), responses((status = 200, description = "the file"), (status = 404, description = "no such attachment")))]
+#[utoipa::path(tag = "attachments", params(("id" = i64, Path, description = "attachment id")), responses((status = 200, description = "the file, with the content type it was stored under", content_type = "*/*"), (status = 404, description = "no such attachment")))]
 #[get("/attachments/{id}")]
 pub async fn download(
     state: web::Data<AppState>,

@@ -5,6 +5,7 @@ use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use super::users::UserView;
+use super::views::answers;
 use crate::auth::{password, CurrentUser, SESSION_COOKIE};
 use crate::db::{self, throttle, users};
 use crate::domain::sign_in::{after_failure, locked_for, ThrottleKind};
@@ -24,7 +25,7 @@ const WRONG_CREDENTIALS: &str = "the email or password is wrong";
 /// Failures are counted per email and per client address; past a threshold the answer is
 /// 429 with `Retry-After` until the lock expires. Unknown emails, deactivated users and
 /// wrong passwords all get the same 401, after the same amount of hashing work.
-#[utoipa::path(tag = "auth", request_body = Login, responses((status = 200, description = "`{token, token_type, expires_in, user}`"), (status = 401, description = "wrong email or password"), (status = 429, description = "too many failures; see Retry-After")))]
+#[utoipa::path(tag = "auth", request_body = Login, responses((status = 200, description = "`{token, token_type, expires_in, user}`", body = answers::SignedIn), (status = 401, description = "wrong email or password"), (status = 429, description = "too many failures; see Retry-After")))]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
@@ -155,7 +156,7 @@ pub struct ChangePassword {
 
 /// `POST /api/auth/password`: the user changes their own password. Older tokens stop working;
 /// the answer carries a fresh one.
-#[utoipa::path(tag = "auth", request_body = ChangePassword, responses((status = 200, description = "`{token, user}`"), (status = 422, description = "wrong current password or weak new one")))]
+#[utoipa::path(tag = "auth", request_body = ChangePassword, responses((status = 200, description = "`{token, user}`", body = answers::PasswordChanged), (status = 422, description = "wrong current password or weak new one")))]
 #[post("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
@@ -174,7 +175,7 @@ pub async fn change_password(
 }
 
 /// `GET /api/me`: the signed-in user.
-#[utoipa::path(tag = "auth", responses((status = 200, description = "the signed-in user"), (status = 401, description = "not signed in")))]
+#[utoipa::path(tag = "auth", responses((status = 200, description = "the signed-in user", body = UserView), (status = 401, description = "not signed in")))]
 #[get("/me")]
 pub async fn whoami(me: CurrentUser) -> HttpResponse {
     HttpResponse::Ok().json(UserView::from(me.0))

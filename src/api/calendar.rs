@@ -4,13 +4,14 @@ use actix_web::{delete, get, post, put, web, HttpResponse};
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::views::answers;
 use crate::auth::{AdminUser, CurrentUser};
 use crate::desk::targets::{self, DayHours, Holiday, TargetPolicy};
 use crate::error::AppError;
 use crate::startup::AppState;
 
 /// Targets per priority, in business minutes.
-#[utoipa::path(tag = "targets", responses((status = 200, description = "`{policies}`")))]
+#[utoipa::path(tag = "targets", responses((status = 200, description = "`{policies}`", body = answers::TargetList)))]
 #[get("/targets")]
 pub async fn list_targets(
     state: web::Data<AppState>,
@@ -30,7 +31,7 @@ pub struct TargetBody {
 
 /// Change the targets of one priority (admins). Open tickets keep their due times until their
 /// priority changes.
-#[utoipa::path(tag = "targets", params(("priority" = String, Path, description = "low, normal, high or urgent")), request_body = TargetBody, responses((status = 200, description = "the policy")))]
+#[utoipa::path(tag = "targets", params(("priority" = String, Path, description = "low, normal, high or urgent")), request_body = TargetBody, responses((status = 200, description = "the policy", body = TargetPolicy)))]
 #[put("/targets/{priority}")]
 pub async fn put_target(
     state: web::Data<AppState>,
@@ -52,7 +53,7 @@ pub async fn put_target(
 }
 
 /// Working hours per weekday (0 = Monday), in the shop's time zone.
-#[utoipa::path(tag = "targets", responses((status = 200, description = "`{timezone, days}`")))]
+#[utoipa::path(tag = "targets", responses((status = 200, description = "`{timezone, days}`", body = answers::Week)))]
 #[get("/business-hours")]
 pub async fn get_hours(
     state: web::Data<AppState>,
@@ -70,7 +71,7 @@ pub struct HoursBody {
 }
 
 /// Set working hours (admins): `{"days": [{"weekday": 0, "open": "08:00", "close": "17:00"}, {"weekday": 6, "open": null, "close": null}]}`.
-#[utoipa::path(tag = "targets", request_body = HoursBody, responses((status = 200, description = "`{timezone, days}`")))]
+#[utoipa::path(tag = "targets", request_body = HoursBody, responses((status = 200, description = "`{timezone, days}`", body = answers::Week)))]
 #[put("/business-hours")]
 pub async fn put_hours(
     state: web::Data<AppState>,
@@ -83,7 +84,7 @@ pub async fn put_hours(
         .json(serde_json::json!({ "timezone": state.settings.timezone.name(), "days": days })))
 }
 
-#[utoipa::path(tag = "targets", responses((status = 200, description = "`{holidays}`")))]
+#[utoipa::path(tag = "targets", responses((status = 200, description = "`{holidays}`", body = answers::HolidayList)))]
 #[get("/holidays")]
 pub async fn list_holidays(
     state: web::Data<AppState>,
@@ -94,7 +95,7 @@ pub async fn list_holidays(
 }
 
 /// Add (or rename) a holiday (admins).
-#[utoipa::path(tag = "targets", request_body = Holiday, responses((status = 201, description = "the holiday")))]
+#[utoipa::path(tag = "targets", request_body = Holiday, responses((status = 201, description = "the holiday", body = Holiday)))]
 #[post("/holidays")]
 pub async fn add_holiday(
     state: web::Data<AppState>,

@@ -3,7 +3,7 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 
-use super::views::CannedView;
+use super::views::{answers, CannedView};
 use crate::auth::{CurrentUser, SeniorUser};
 use crate::config::Locale;
 use crate::db::canned as canned_db;
@@ -21,7 +21,7 @@ pub struct CannedQuery {
     pub all: Option<bool>,
 }
 
-#[utoipa::path(tag = "canned responses", params(CannedQuery), responses((status = 200, description = "`{canned_responses}`")))]
+#[utoipa::path(tag = "canned responses", params(CannedQuery), responses((status = 200, description = "`{canned_responses}`", body = answers::CannedList)))]
 #[get("/canned-responses")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -48,7 +48,7 @@ pub async fn list(
 }
 
 /// Add a canned response (managers and admins).
-#[utoipa::path(tag = "canned responses", request_body = CannedInput, responses((status = 201, description = "created"), (status = 403, description = "agents cannot")))]
+#[utoipa::path(tag = "canned responses", request_body = CannedInput, responses((status = 201, description = "created", body = CannedView), (status = 403, description = "agents cannot")))]
 #[post("/canned-responses")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -61,7 +61,7 @@ pub async fn create(
 }
 
 /// Change a canned response (managers and admins); send the `version` you saw.
-#[utoipa::path(tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = CannedInput, responses((status = 200, description = "changed"), (status = 409, description = "stale")))]
+#[utoipa::path(tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = CannedInput, responses((status = 200, description = "changed", body = CannedView), (status = 409, description = "stale")))]
 #[patch("/canned-responses/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -84,7 +84,7 @@ pub struct RenderBody {
 }
 
 /// Fill a canned response in for a ticket: `{text, warnings}`.
-#[utoipa::path(tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = RenderBody, responses((status = 200, description = "`{text, warnings}`")))]
+#[utoipa::path(tag = "canned responses", params(("id" = i64, Path, description = "canned response id")), request_body = RenderBody, responses((status = 200, description = "`{text, warnings}`", body = answers::Rendered)))]
 #[post("/canned-responses/{id}/render")]
 pub async fn render(
     state: web::Data<AppState>,
@@ -113,7 +113,7 @@ pub struct ToneBody {
 
 /// Step 1, stay calm: flags heated wording in a draft (shouting, "!!!", blaming, defensive
 /// phrases, insults, sarcasm) in Indonesian and English. It never blocks.
-#[utoipa::path(tag = "canned responses", request_body = ToneBody, responses((status = 200, description = "`{calm, warnings}`")))]
+#[utoipa::path(tag = "canned responses", request_body = ToneBody, responses((status = 200, description = "`{calm, warnings}`", body = answers::ToneChecked)))]
 #[post("/tone-check")]
 pub async fn tone_check(
     me: CurrentUser,

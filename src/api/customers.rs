@@ -3,7 +3,7 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 
-use super::views::{CustomerView, PartnerView};
+use super::views::{answers, CustomerView, PartnerView};
 use crate::auth::CurrentUser;
 use crate::db::customers as customer_db;
 use crate::desk::customers::{self, CustomerInput};
@@ -13,7 +13,7 @@ use crate::error::{AppError, FieldErrors};
 use crate::startup::AppState;
 
 /// Create a customer (409 `customer_exists` when a contact detail already belongs to one).
-#[utoipa::path(tag = "customers", request_body = CustomerInput, responses((status = 201, description = "created"), (status = 409, description = "contact details belong to another customer"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(tag = "customers", request_body = CustomerInput, responses((status = 201, description = "created", body = CustomerView), (status = 409, description = "contact details belong to another customer"), (status = 422, description = "invalid fields")))]
 #[post("/customers")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -39,7 +39,7 @@ pub struct CustomerQuery {
 }
 
 /// Find customers as you type.
-#[utoipa::path(tag = "customers", params(CustomerQuery), responses((status = 200, description = "customers, newest first")))]
+#[utoipa::path(tag = "customers", params(CustomerQuery), responses((status = 200, description = "customers, newest first", body = answers::CustomerPage)))]
 #[get("/customers")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -59,7 +59,7 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(serde_json::json!({ "customers": customers, "next_before": next })))
 }
 
-#[utoipa::path(tag = "customers", params(("id" = i64, Path, description = "customer id")), responses((status = 200, description = "the customer"), (status = 404, description = "no such customer")))]
+#[utoipa::path(tag = "customers", params(("id" = i64, Path, description = "customer id")), responses((status = 200, description = "the customer", body = CustomerView), (status = 404, description = "no such customer")))]
 #[get("/customers/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -76,7 +76,7 @@ pub async fn get(
 
 /// Change a customer; send the `version` you saw (409 `stale` otherwise). An empty string
 /// clears a contact detail.
-#[utoipa::path(tag = "customers", params(("id" = i64, Path, description = "customer id")), request_body(content = CustomerInput, description = "the fields to change, plus the `version` you saw"), responses((status = 200, description = "changed"), (status = 409, description = "stale or contact taken")))]
+#[utoipa::path(tag = "customers", params(("id" = i64, Path, description = "customer id")), request_body(content = CustomerInput, description = "the fields to change, plus the `version` you saw"), responses((status = 200, description = "changed", body = CustomerView), (status = 409, description = "stale or contact taken")))]
 #[patch("/customers/{id}")]
 pub async fn update(
     state: web::Data<AppState>,
@@ -110,7 +110,7 @@ pub struct PartnerInput {
 }
 
 /// Add a partner the shop sells through.
-#[utoipa::path(tag = "partners", request_body = PartnerInput, responses((status = 201, description = "created"), (status = 409, description = "name taken")))]
+#[utoipa::path(tag = "partners", request_body = PartnerInput, responses((status = 201, description = "created", body = PartnerView), (status = 409, description = "name taken")))]
 #[post("/partners")]
 pub async fn create_partner(
     state: web::Data<AppState>,
@@ -159,7 +159,7 @@ pub struct PartnerQuery {
     pub kind: Option<String>,
 }
 
-#[utoipa::path(tag = "partners", params(PartnerQuery), responses((status = 200, description = "partners by name")))]
+#[utoipa::path(tag = "partners", params(PartnerQuery), responses((status = 200, description = "partners by name", body = answers::PartnerList)))]
 #[get("/partners")]
 pub async fn list_partners(
     state: web::Data<AppState>,

@@ -82,6 +82,45 @@ pub fn configure(cfg: &mut ServiceConfig) {
         );
 }
 
+/// The methods the OpenAPI document lists for a concrete path (`/api/tickets/7` → GET, PATCH),
+/// so that a route asked with another method answers 405 with `Allow` rather than 404.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    type Route = (Vec<String>, Vec<&'static str>);
+    static ROUTES: std::sync::OnceLock<Vec<Route>> = std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        openapi::document()
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let methods = [
+                    ("GET", item.get.is_some()),
+                    ("PUT", item.put.is_some()),
+                    ("POST", item.post.is_some()),
+                    ("DELETE", item.delete.is_some()),
+                    ("PATCH", item.patch.is_some()),
+                ];
+                let methods = methods.into_iter().filter(|m| m.1).map(|m| m.0).collect();
+                (template.split('/').map(str::to_owned).collect(), methods)
+            })
+            .collect()
+    });
+    let segments: Vec<&str> = path.split('/').collect();
+    let mut allowed: Vec<&'static str> = routes
+        .iter()
+        .filter(|(template, _)| {
+            template.len() == segments.len()
+                && template.iter().zip(&segments).all(|(t, s)| {
+                    t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty())
+                })
+        })
+        .flat_map(|(_, methods)| methods.iter().copied())
+        .collect();
+    allowed.sort_unstable();
+    allowed.dedup();
+    allowed
+}
+
 /// Deserializes a field that may be absent (`None`), null (`Some(None)`) or set.
 pub fn double_option<'de, T, D>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -10,7 +10,7 @@ use crate::db::outbox::{self, OutboxMail};
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct OutboxView {
     pub id: i64,
     pub idempotency_key: String,
@@ -57,7 +57,7 @@ pub struct OutboxQuery {
 }
 
 /// The outbox, newest first (admins).
-#[utoipa::path(tag = "mail", params(OutboxQuery), responses((status = 200, description = "`{mails, next_before}`"), (status = 403, description = "admins only")))]
+#[utoipa::path(tag = "mail", params(OutboxQuery), responses((status = 200, description = "`{mails, next_before}`", body = super::views::answers::OutboxPage), (status = 403, description = "admins only")))]
 #[get("/outbox")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -89,7 +89,7 @@ pub async fn list(
 }
 
 /// Queue a dead (or waiting) mail again now, with a fresh count of attempts (admins).
-#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "outbox id")), responses((status = 200, description = "the mail, pending"), (status = 409, description = "already sent or being sent")))]
+#[utoipa::path(tag = "mail", params(("id" = i64, Path, description = "outbox id")), responses((status = 200, description = "the mail, pending", body = OutboxView), (status = 409, description = "already sent or being sent")))]
 #[post("/outbox/{id}/retry")]
 pub async fn retry(
     state: web::Data<AppState>,

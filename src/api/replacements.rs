@@ -19,7 +19,7 @@ pub struct ReplacementQuery {
 }
 
 /// All replacements, oldest first within each status.
-#[utoipa::path(tag = "replacements", params(ReplacementQuery), responses((status = 200, description = "`{replacements}`")))]
+#[utoipa::path(tag = "replacements", params(ReplacementQuery), responses((status = 200, description = "`{replacements}`", body = super::views::answers::ReplacementList)))]
 #[get("/replacements")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -42,7 +42,7 @@ pub async fn list(
 
 /// Move a replacement on: approved (a manager for expensive ones), shipped (courier and
 /// tracking number), delivered, or cancelled (with a reason).
-#[utoipa::path(tag = "replacements", params(("id" = i64, Path, description = "replacement id")), request_body = ReplacementPatch, responses((status = 200, description = "the replacement"), (status = 403, description = "needs a manager"), (status = 409, description = "invalid_transition or stale")))]
+#[utoipa::path(tag = "replacements", params(("id" = i64, Path, description = "replacement id")), request_body = ReplacementPatch, responses((status = 200, description = "the replacement", body = ReplacementView), (status = 403, description = "needs a manager"), (status = 409, description = "invalid_transition or stale")))]
 #[patch("/replacements/{id}")]
 pub async fn update(
     state: web::Data<AppState>,

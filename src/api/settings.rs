@@ -29,7 +29,7 @@ async fn current(state: &AppState) -> Result<serde_json::Value, AppError> {
     Ok(value)
 }
 
-#[utoipa::path(tag = "settings", responses((status = 200, description = "`{auto_assign, replacement_approval_threshold}`")))]
+#[utoipa::path(tag = "settings", responses((status = 200, description = "the settings", body = super::views::answers::DeskSettings)))]
 #[get("/settings")]
 pub async fn get(state: web::Data<AppState>, _me: CurrentUser) -> Result<HttpResponse, AppError> {
     Ok(HttpResponse::Ok().json(current(&state).await?))
@@ -55,7 +55,7 @@ pub struct SettingsPatch {
     pub unshipped_after_days: Option<i64>,
 }
 
-#[utoipa::path(tag = "settings", request_body = SettingsPatch, responses((status = 200, description = "the settings"), (status = 403, description = "admins only")))]
+#[utoipa::path(tag = "settings", request_body = SettingsPatch, responses((status = 200, description = "the settings", body = super::views::answers::DeskSettings), (status = 403, description = "admins only")))]
 #[patch("/settings")]
 pub async fn update(
     state: web::Data<AppState>,

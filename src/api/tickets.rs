@@ -3,7 +3,7 @@
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::Deserialize;
 
-use super::views::{self, EventView, TicketView};
+use super::views::{self, answers, EventView, TicketView};
 use crate::auth::CurrentUser;
 use crate::db::tickets::{self as ticket_db, TicketFilter};
 use crate::db::{events as event_db, search};
@@ -21,7 +21,7 @@ pub async fn view(state: &AppState, id: i64) -> Result<TicketView, AppError> {
 
 /// Open a ticket: a complaint, feedback or question, with an existing customer (`customer_id`)
 /// or an inline one that is found by email, phone, WhatsApp or handle, or created.
-#[utoipa::path(tag = "tickets", request_body = NewTicketInput, responses((status = 201, description = "created"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(tag = "tickets", request_body = NewTicketInput, responses((status = 201, description = "created", body = TicketView), (status = 422, description = "invalid fields")))]
 #[post("/tickets")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -154,7 +154,7 @@ pub fn queue_filter(query: &QueueQuery, me: i64) -> Result<(TicketFilter, i64), 
 }
 
 /// The queue: filters, full-text search and keyset pagination, newest first.
-#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`"), (status = 422, description = "a bad filter")))]
+#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`", body = answers::TicketPage), (status = 422, description = "a bad filter")))]
 #[get("/tickets")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -199,7 +199,7 @@ pub async fn list(
 }
 
 /// One ticket with its customer, promises and replacements.
-#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id")), responses((status = 200, description = "the ticket"), (status = 404, description = "no such ticket")))]
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id")), responses((status = 200, description = "the ticket", body = TicketView), (status = 404, description = "no such ticket")))]
 #[get("/tickets/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -218,7 +218,7 @@ pub struct EventsQuery {
 
 /// The timeline, oldest first: public replies, internal notes and system events, kept apart
 /// by `visibility`.
-#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id"), EventsQuery), responses((status = 200, description = "`{events}`")))]
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id"), EventsQuery), responses((status = 200, description = "`{events}`", body = answers::EventList)))]
 #[get("/tickets/{id}/events")]
 pub async fn timeline(
     state: web::Data<AppState>,
@@ -249,7 +249,7 @@ pub async fn timeline(
 
 /// Change priority, subject, category, product, order reference or partner; send the
 /// `version` you saw.
-#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id")), request_body = TicketPatch, responses((status = 200, description = "changed"), (status = 409, description = "stale")))]
+#[utoipa::path(tag = "tickets", params(("id" = i64, Path, description = "ticket id")), request_body = TicketPatch, responses((status = 200, description = "changed", body = TicketView), (status = 409, description = "stale")))]
 #[patch("/tickets/{id}")]
 pub async fn update(
     state: web::Data<AppState>,

@@ -11,7 +11,7 @@ use crate::db::users::User;
 use crate::error::AppError;
 use crate::startup::AppState;
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct UserView {
     pub id: i64,
     pub email: String,
@@ -44,7 +44,7 @@ impl From<User> for UserView {
     }
 }
 
-#[utoipa::path(tag = "users", responses((status = 200, description = "`{users}`"), (status = 403, description = "admins only")))]
+#[utoipa::path(tag = "users", responses((status = 200, description = "`{users}`", body = super::views::answers::UserList), (status = 403, description = "admins only")))]
 #[get("/users")]
 pub async fn list(state: web::Data<AppState>, _me: AdminUser) -> Result<HttpResponse, AppError> {
     let users = state.db(crate::db::users::list).await?;
@@ -52,7 +52,7 @@ pub async fn list(state: web::Data<AppState>, _me: AdminUser) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(serde_json::json!({ "users": users })))
 }
 
-#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), responses((status = 200, description = "the user"), (status = 404, description = "no such user")))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), responses((status = 200, description = "the user", body = UserView), (status = 404, description = "no such user")))]
 #[get("/users/{id}")]
 pub async fn get(
     state: web::Data<AppState>,
@@ -78,7 +78,7 @@ pub struct CreateUser {
     pub locale: Option<String>,
 }
 
-#[utoipa::path(tag = "users", request_body = CreateUser, responses((status = 201, description = "created"), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
+#[utoipa::path(tag = "users", request_body = CreateUser, responses((status = 201, description = "created", body = UserView), (status = 409, description = "email taken"), (status = 422, description = "invalid fields")))]
 #[post("/users")]
 pub async fn create(
     state: web::Data<AppState>,
@@ -114,7 +114,7 @@ pub struct PatchUser {
     pub away: Option<bool>,
 }
 
-#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), request_body = PatchUser, responses((status = 200, description = "changed"), (status = 409, description = "last admin")))]
+#[utoipa::path(tag = "users", params(("id" = i64, Path, description = "user id")), request_body = PatchUser, responses((status = 200, description = "changed", body = UserView), (status = 409, description = "last admin")))]
 #[patch("/users/{id}")]
 pub async fn patch(
     state: web::Data<AppState>,

@@ -15,7 +15,7 @@ use crate::desk::tickets::TicketDetail;
 use crate::domain::playbook::{next_step, Stage};
 use crate::domain::ticket_number;
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CustomerView {
     pub id: i64,
     pub name: String,
@@ -50,7 +50,7 @@ impl From<Customer> for CustomerView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PartnerView {
     pub id: i64,
     pub name: String,
@@ -71,7 +71,7 @@ impl From<Partner> for PartnerView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PromiseView {
     pub id: i64,
     pub ticket_id: i64,
@@ -104,7 +104,7 @@ impl From<Promise> for PromiseView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct ReplacementView {
     pub id: i64,
     pub ticket_id: i64,
@@ -151,7 +151,7 @@ impl From<Replacement> for ReplacementView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub ticket_id: i64,
@@ -159,6 +159,7 @@ pub struct EventView {
     pub kind: String,
     pub visibility: String,
     pub body: Option<String>,
+    /// The event's own facts (free-form; null when it has none).
     pub data: serde_json::Value,
     pub created_at: DateTime<Utc>,
 }
@@ -183,7 +184,7 @@ impl From<Event> for EventView {
 }
 
 /// A ticket as the queue lists it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketSummary {
     pub id: i64,
     pub number: String,
@@ -259,7 +260,7 @@ pub fn summary(t: Ticket, customer_name: Option<String>) -> TicketSummary {
 }
 
 /// A ticket with everything beside it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct TicketView {
     #[serde(flatten)]
     pub summary: TicketSummary,
@@ -325,7 +326,7 @@ pub fn ticket_view(detail: TicketDetail) -> TicketView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CannedView {
     pub id: i64,
     pub key: Option<String>,
@@ -354,7 +355,7 @@ impl From<CannedResponse> for CannedView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttachmentView {
     pub id: i64,
     pub ticket_id: i64,
@@ -382,5 +383,150 @@ impl From<Attachment> for AttachmentView {
             uploaded_by: a.uploaded_by,
             created_at: utc(a.created_at),
         }
+    }
+}
+
+/// The schemas of the answers that handlers build with `json!` (a list under a key, a token
+/// with its user, …). Documentation only: `bench/fuzz.sh` checks every answer against them.
+#[allow(dead_code)]
+pub mod answers {
+    use utoipa::ToSchema;
+
+    use super::{
+        CannedView, CustomerView, EventView, PartnerView, ReplacementView, TicketSummary,
+        TicketView,
+    };
+    use crate::api::outbox::OutboxView;
+    use crate::api::users::UserView;
+    use crate::desk::targets::{DayHours, Holiday, TargetPolicy};
+
+    /// A calm-reply warning (`domain::calm::CalmWarning`); warnings never block.
+    #[derive(serde::Serialize, ToSchema)]
+    pub struct CalmWarning {
+        /// shouting, exclamations, blaming, defensive, insult or sarcasm
+        pub kind: String,
+        /// the words of the draft that triggered it
+        pub excerpt: String,
+        /// a short suggestion in the requested language
+        pub advice: String,
+    }
+
+    #[derive(ToSchema)]
+    pub struct SignedIn {
+        pub token: String,
+        /// Always `Bearer`.
+        pub token_type: String,
+        /// Seconds until the token expires.
+        pub expires_in: i64,
+        pub user: UserView,
+    }
+
+    #[derive(ToSchema)]
+    pub struct PasswordChanged {
+        /// A fresh token: older ones stopped working.
+        pub token: String,
+        pub user: UserView,
+    }
+
+    #[derive(ToSchema)]
+    pub struct UserList {
+        pub users: Vec<UserView>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct CustomerPage {
+        pub customers: Vec<CustomerView>,
+        /// Pass as `before` for the next page; null on the last one.
+        pub next_before: Option<i64>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct PartnerList {
+        pub partners: Vec<PartnerView>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct TicketPage {
+        pub tickets: Vec<TicketSummary>,
+        /// Pass as `before` for the next page; null on the last one.
+        pub next_before: Option<i64>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct EventList {
+        pub events: Vec<EventView>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct MessageAdded {
+        pub event: EventView,
+        pub warnings: Vec<CalmWarning>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct ReplacementList {
+        pub replacements: Vec<ReplacementView>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct CannedList {
+        pub canned_responses: Vec<CannedView>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Rendered {
+        pub text: String,
+        pub warnings: Vec<CalmWarning>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct ToneChecked {
+        /// True when there is no warning.
+        pub calm: bool,
+        pub warnings: Vec<CalmWarning>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct OutboxPage {
+        pub mails: Vec<OutboxView>,
+        /// Pass as `before` for the next page; null on the last one.
+        pub next_before: Option<i64>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct TargetList {
+        pub policies: Vec<TargetPolicy>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct Week {
+        /// The shop's IANA time zone.
+        pub timezone: String,
+        pub days: Vec<DayHours>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct HolidayList {
+        pub holidays: Vec<Holiday>,
+    }
+
+    #[derive(ToSchema)]
+    pub struct DeskSettings {
+        pub auto_assign: bool,
+        pub replacement_approval_threshold: i64,
+        pub reminder_lead_minutes: i64,
+        pub target_warning_minutes: i64,
+        pub escalate_after_minutes: i64,
+        /// HH:MM, the shop's local time.
+        pub digest_time: String,
+        pub unshipped_after_days: i64,
+    }
+
+    /// The ticket after a playbook action, with the calm-reply warnings of its message.
+    #[derive(serde::Serialize, ToSchema)]
+    pub struct ActedTicket {
+        #[serde(flatten)]
+        pub ticket: TicketView,
+        pub warnings: Vec<CalmWarning>,
     }
 }

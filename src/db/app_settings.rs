@@ -53,11 +53,10 @@ pub fn job_done(conn: &mut DbConnection, mark: &str) -> QueryResult<bool> {
 /// Marks a job done; false when it already was (another app server won the race). The
 /// insert runs in a savepoint, so a lost race does not abort the caller's transaction.
 pub fn mark_job(conn: &mut DbConnection, mark: &str) -> QueryResult<bool> {
-    use diesel::Connection;
     if job_done(conn, mark)? {
         return Ok(false);
     }
-    let inserted = conn.transaction(|conn| {
+    let inserted = crate::db::write(conn, |conn| {
         diesel::insert_into(job_marks::table)
             .values((
                 job_marks::mark.eq(mark),

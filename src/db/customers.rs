@@ -203,3 +203,8 @@ pub fn list_partners(conn: &mut DbConnection, kind: Option<&str>) -> QueryResult
     }
     query.order(partners::name.asc()).load(conn)
 }
+
+/// Writes many customers; returns their ids in order (bulk demo data).
+pub fn insert_many(conn: &mut DbConnection, new: &[NewCustomer<'_>]) -> QueryResult<Vec<i64>> {
+    insert_many!(conn, customers::table, new, customers::id)
+}

@@ -53,3 +53,8 @@ pub fn for_ticket(
     }
     query.order(ticket_events::id.asc()).load(conn)
 }
+
+/// Writes many events in one statement (bulk demo data).
+pub fn append_many(conn: &mut DbConnection, new: &[NewEvent]) -> QueryResult<Vec<i64>> {
+    insert_many!(conn, ticket_events::table, new, ticket_events::id)
+}

@@ -4,11 +4,35 @@
 //! once. Where the two dialects differ (full-text search, upserts, locking), a query matches
 //! on the variant. This module never imports actix.
 
+/// Inserts many rows and returns the `$returning` column of each, in order. One statement on
+/// PostgreSQL; on SQLite one prepared insert per row (diesel's `MultiConnection` cannot build a
+/// multi-row insert for SQLite), which inside the caller's transaction is nearly as fast.
+macro_rules! insert_many {
+    ($conn:expr, $table:expr, $rows:expr, $returning:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres(c) => diesel::insert_into($table)
+                .values($rows)
+                .returning($returning)
+                .get_results(c),
+            $crate::db::DbConnection::Sqlite(c) => $rows
+                .iter()
+                .map(|row| {
+                    diesel::insert_into($table)
+                        .values(row)
+                        .returning($returning)
+                        .get_result(c)
+                })
+                .collect(),
+        }
+    };
+}
+
 pub mod app_settings;
 pub mod attachments;
 pub mod canned;
 pub mod customers;
 pub mod events;
+pub mod explain;
 pub mod outbox;
 pub mod pool;
 pub mod promises;
@@ -32,4 +56,49 @@ pub enum DbConnection {
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// Runs `f` as one transaction that is going to write.
+///
+/// On SQLite it opens with `BEGIN IMMEDIATE`: the write lock is taken first, so concurrent
+/// writers queue on the busy timeout. A plain (deferred) transaction that reads before it
+/// writes would instead be refused at once with "database is locked" when another connection
+/// committed in between (SQLITE_BUSY_SNAPSHOT), and the whole request would have to be run
+/// again. Inside an open transaction this is a savepoint; on PostgreSQL a plain transaction.
+pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    use diesel::Connection;
+    type Manager = <DbConnection as Connection>::TransactionManager;
+
+    let outermost_sqlite = match conn {
+        DbConnection::Sqlite(sqlite) => {
+            let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+                .transaction_depth()?;
+            if depth.is_none() {
+                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
+                true
+            } else {
+                false
+            }
+        }
+        DbConnection::Postgres(_) => false,
+    };
+    if !outermost_sqlite {
+        return conn.transaction(f);
+    }
+    // From here on as diesel's own `transaction`, with the transaction already open.
+    match f(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
 }

@@ -64,7 +64,7 @@ pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<
     if exists {
         return Ok(false);
     }
-    let inserted = conn.transaction(|conn| {
+    let inserted = crate::db::write(conn, |conn| {
         diesel::insert_into(outbox::table)
             .values(mail)
             .execute(conn)

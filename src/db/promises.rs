@@ -45,6 +45,22 @@ pub fn insert(
         .get_result(conn)
 }
 
+/// An open promise written whole (bulk demo data).
+#[derive(Insertable)]
+#[diesel(table_name = promises)]
+pub struct NewPromise<'a> {
+    pub ticket_id: i64,
+    pub what: &'a str,
+    pub due_at: NaiveDateTime,
+    pub promised_by: i64,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn insert_many(conn: &mut DbConnection, new: &[NewPromise<'_>]) -> QueryResult<Vec<i64>> {
+    insert_many!(conn, promises::table, new, promises::id)
+}
+
 pub fn for_ticket(conn: &mut DbConnection, ticket_id: i64) -> QueryResult<Vec<Promise>> {
     promises::table
         .filter(promises::ticket_id.eq(ticket_id))

@@ -77,6 +77,104 @@ pub struct NewTicket<'a> {
     pub resolution_due_at: Option<NaiveDateTime>,
 }
 
+/// Every column but the id: a ticket written whole (bulk demo data copies walked tickets).
+#[derive(Clone, Debug, Insertable)]
+#[diesel(table_name = tickets)]
+pub struct TicketCopy {
+    pub kind: String,
+    pub channel: String,
+    pub customer_id: i64,
+    pub partner_id: Option<i64>,
+    pub subject: String,
+    pub customer_words: String,
+    pub product: Option<String>,
+    pub order_ref: Option<String>,
+    pub category: Option<String>,
+    pub details: Option<String>,
+    pub root_cause: Option<String>,
+    pub solution_type: Option<String>,
+    pub solution: Option<String>,
+    pub proposal_state: Option<String>,
+    pub customer_comment: Option<String>,
+    pub priority: String,
+    pub stage: String,
+    pub escalated_from: Option<String>,
+    pub escalated_to: Option<i64>,
+    pub escalation_reason: Option<String>,
+    pub assignee_id: Option<i64>,
+    pub created_by: Option<i64>,
+    pub resolution_summary: Option<String>,
+    pub satisfaction: Option<i32>,
+    pub next_promise_due_at: Option<NaiveDateTime>,
+    pub awaiting_customer: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub acknowledged_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub first_response_due_at: Option<NaiveDateTime>,
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub first_response_warned: bool,
+    pub first_response_breached: bool,
+    pub resolution_warned: bool,
+    pub resolution_breached: bool,
+    pub clock_paused_at: Option<NaiveDateTime>,
+    pub paused_minutes: i32,
+}
+
+impl From<Ticket> for TicketCopy {
+    fn from(t: Ticket) -> Self {
+        Self {
+            kind: t.kind,
+            channel: t.channel,
+            customer_id: t.customer_id,
+            partner_id: t.partner_id,
+            subject: t.subject,
+            customer_words: t.customer_words,
+            product: t.product,
+            order_ref: t.order_ref,
+            category: t.category,
+            details: t.details,
+            root_cause: t.root_cause,
+            solution_type: t.solution_type,
+            solution: t.solution,
+            proposal_state: t.proposal_state,
+            customer_comment: t.customer_comment,
+            priority: t.priority,
+            stage: t.stage,
+            escalated_from: t.escalated_from,
+            escalated_to: t.escalated_to,
+            escalation_reason: t.escalation_reason,
+            assignee_id: t.assignee_id,
+            created_by: t.created_by,
+            resolution_summary: t.resolution_summary,
+            satisfaction: t.satisfaction,
+            next_promise_due_at: t.next_promise_due_at,
+            awaiting_customer: t.awaiting_customer,
+            version: t.version,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            acknowledged_at: t.acknowledged_at,
+            resolved_at: t.resolved_at,
+            closed_at: t.closed_at,
+            first_response_due_at: t.first_response_due_at,
+            resolution_due_at: t.resolution_due_at,
+            first_response_warned: t.first_response_warned,
+            first_response_breached: t.first_response_breached,
+            resolution_warned: t.resolution_warned,
+            resolution_breached: t.resolution_breached,
+            clock_paused_at: t.clock_paused_at,
+            paused_minutes: t.paused_minutes,
+        }
+    }
+}
+
+/// Writes many tickets in one statement; returns their ids in order.
+pub fn insert_many(conn: &mut DbConnection, rows: &[TicketCopy]) -> QueryResult<Vec<i64>> {
+    insert_many!(conn, tickets::table, rows, tickets::id)
+}
+
 /// Every column an action may change. `None` leaves a column alone; `Some(None)` clears it.
 #[derive(AsChangeset, Default, Debug, Clone)]
 #[diesel(table_name = tickets)]
@@ -269,21 +367,36 @@ fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiB
     query
 }
 
+/// A page of the queue: newest first, `limit` rows.
+fn page(filter: &TicketFilter, limit: i64) -> tickets::BoxedQuery<'static, super::MultiBackend> {
+    filtered(filter).order(tickets::id.desc()).limit(limit)
+}
+
 pub fn list(
     conn: &mut DbConnection,
     filter: &TicketFilter,
     limit: i64,
 ) -> QueryResult<Vec<Ticket>> {
-    filtered(filter)
-        .select(Ticket::as_select())
-        .order(tickets::id.desc())
-        .limit(limit)
-        .load(conn)
+    page(filter, limit).select(Ticket::as_select()).load(conn)
 }
 
-/// How many tickets match (for the counts on the queue's tabs).
-pub fn count(conn: &mut DbConnection, filter: &TicketFilter) -> QueryResult<i64> {
-    filtered(filter).count().get_result(conn)
+/// How many tickets match (for the counts on the queue's tabs), counted up to `cap`: a tab
+/// says "1000+" rather than count a million index entries on every page view.
+pub fn count_up_to(conn: &mut DbConnection, filter: &TicketFilter, cap: i64) -> QueryResult<i64> {
+    let ids: Vec<i64> = filtered(filter).select(tickets::id).limit(cap).load(conn)?;
+    Ok(ids.len() as i64)
+}
+
+/// The database's plans for a queue page and its capped count (see `db::explain`).
+pub fn queue_plans(
+    conn: &mut DbConnection,
+    filter: &TicketFilter,
+    limit: i64,
+    cap: i64,
+) -> QueryResult<(Vec<String>, Vec<String>)> {
+    let list = super::explain::plan(conn, page(filter, limit))?;
+    let count = super::explain::plan(conn, filtered(filter).select(tickets::id).limit(cap))?;
+    Ok((list, count))
 }
 
 /// The customer names of these tickets' customers, for list views.

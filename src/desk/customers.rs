@@ -1,7 +1,5 @@
 //! Customers: created with at least one way to reach them, found again by any of them.
 
-use diesel::Connection;
-
 use crate::config::Locale;
 use crate::db::customers::{self, Customer, CustomerFields, NewCustomer};
 use crate::db::{self, DbConnection};
@@ -124,7 +122,28 @@ pub fn find_or_create(
         );
     }
     AppError::check(fields)?;
-    Ok((insert(conn, &clean, input, default_locale)?, true))
+    // Two intakes for the same new customer can both miss them above. On PostgreSQL the later
+    // insert then hits a unique contact index (on SQLite `BEGIN IMMEDIATE` already serializes
+    // them). The insert runs in a savepoint, so the lost race leaves the caller's transaction
+    // usable and the winner's customer is found instead.
+    match crate::db::write(conn, |conn| insert(conn, &clean, input, default_locale)) {
+        Err(AppError::Conflict {
+            code: "duplicate",
+            message,
+        }) => {
+            let winner = customers::find_by_contacts(
+                conn,
+                clean.email.as_deref(),
+                &clean.phones(),
+                clean.instagram.as_deref(),
+            )?;
+            match winner.into_iter().next() {
+                Some(found) => Ok((found, false)),
+                None => Err(AppError::conflict("duplicate", message)),
+            }
+        }
+        other => other.map(|created| (created, true)),
+    }
 }
 
 fn insert(
@@ -173,7 +192,7 @@ pub fn create(
         );
     }
     AppError::check(fields)?;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let existing = customers::find_by_contacts(
             conn,
             clean.email.as_deref(),
@@ -220,7 +239,7 @@ pub fn update(
             .map(|_| clean.notes.clone().unwrap_or_default()),
         email_opt_out: input.email_opt_out,
     };
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let current = customers::find(conn, id)?.ok_or_else(|| AppError::not_found("customer"))?;
         let others = customers::find_by_contacts(
             conn,

@@ -226,7 +226,7 @@ pub fn set_week(conn: &mut DbConnection, days: &[DayHours]) -> Result<Vec<DayHou
         }
     }
     AppError::check(fields)?;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         for (weekday, open, close) in parsed {
             diesel::delete(business_hours::table.find(weekday)).execute(conn)?;
             diesel::insert_into(business_hours::table)

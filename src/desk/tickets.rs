@@ -3,7 +3,6 @@
 //! write the ticket with its version moved on, append the timeline events.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::Connection;
 use serde_json::json;
 
 use super::customers::{find_or_create, CustomerInput};
@@ -96,7 +95,7 @@ fn event(
 
 /// The searchable text of a ticket: its number, subject, the customer's words, the customer's
 /// name, product and order reference.
-fn search_document(ticket: &Ticket, customer_name: &str) -> String {
+pub(crate) fn search_document(ticket: &Ticket, customer_name: &str) -> String {
     [
         Some(ticket_number(ticket.id)),
         Some(ticket.subject.clone()),
@@ -199,7 +198,7 @@ pub fn create_as(
     AppError::check(fields)?;
     let channel = channel.ok_or_else(|| AppError::invalid("channel", "is required"))?;
 
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let customer = match (&input.customer_id, &input.customer) {
             (Some(id), _) => customer_db::find(conn, *id)?
                 .ok_or_else(|| AppError::invalid("customer_id", "no customer has this id"))?,
@@ -478,7 +477,7 @@ where
         &mut Vec<NewEvent>,
     ) -> Result<(), AppError>,
 {
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;
         let access = match actor {
             Some(actor) => {
@@ -590,38 +589,37 @@ pub fn act(
                 optional_field(&mut fields, "order_ref", input.order_ref.as_deref(), 100);
             AppError::check(fields)?;
             // The search index changes with the ticket, in the same transaction.
-            let ticket = conn.transaction(|conn| -> Result<Ticket, AppError> {
-            let ticket = run(
-                conn,
-                actor,
-                ticket_id,
-                input.version,
-                action,
-                None,
-                |_, t, _, changes, events| {
-                    changes.category = Some(category.map(|c| c.as_str().to_owned()));
-                    changes.details = Some(Some(details.clone()));
-                    if product.is_some() {
-                        changes.product = Some(product.clone());
-                    }
-                    if order_ref.is_some() {
-                        changes.order_ref = Some(order_ref.clone());
-                    }
-                    let data =
-                        json!({ "category": category, "product": product, "order_ref": order_ref });
-                    events.push(event(
-                        t.id,
-                        who,
-                        "recorded",
-                        "internal",
-                        Some(details),
-                        data,
-                    ));
-                    Ok(())
-                },
-            )?;
-            reindex(conn, &ticket)?;
-            Ok(ticket)
+            let ticket = crate::db::write(conn, |conn| -> Result<Ticket, AppError> {
+                let ticket = run(
+                    conn,
+                    actor,
+                    ticket_id,
+                    input.version,
+                    action,
+                    None,
+                    |_, t, _, changes, events| {
+                        changes.category = Some(category.map(|c| c.as_str().to_owned()));
+                        changes.details = Some(Some(details.clone()));
+                        if product.is_some() {
+                            changes.product = Some(product.clone());
+                        }
+                        if order_ref.is_some() {
+                            changes.order_ref = Some(order_ref.clone());
+                        }
+                        let data = json!({ "category": category, "product": product, "order_ref": order_ref });
+                        events.push(event(
+                            t.id,
+                            who,
+                            "recorded",
+                            "internal",
+                            Some(details),
+                            data,
+                        ));
+                        Ok(())
+                    },
+                )?;
+                reindex(conn, &ticket)?;
+                Ok(ticket)
             })?;
             Ok(ticket)
         }
@@ -947,7 +945,7 @@ pub fn patch(
         .as_deref()
         .map(|s| optional_field(&mut fields, "order_ref", Some(s), 100));
     AppError::check(fields)?;
-    let ticket = conn.transaction(|conn| {
+    let ticket = crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;
         may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
         if input.version != ticket.version {
@@ -969,18 +967,36 @@ pub fn patch(
         };
         // A new priority means new targets, computed from when the ticket came in.
         if let Some(p) = priority.filter(|p| p.as_str() != ticket.priority) {
-            targets::recompute(conn, mail.settings.timezone, &ticket, p.as_str(), &mut changes)?;
+            targets::recompute(
+                conn,
+                mail.settings.timezone,
+                &ticket,
+                p.as_str(),
+                &mut changes,
+            )?;
         }
         let before = json!({
             "priority": ticket.priority, "subject": ticket.subject, "category": ticket.category,
             "product": ticket.product, "order_ref": ticket.order_ref, "partner_id": ticket.partner_id,
         });
-        let updated = tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?.ok_or_else(stale)?;
+        let updated =
+            tickets::update_versioned(conn, ticket.id, ticket.version, &changes, db::now())?
+                .ok_or_else(stale)?;
         let after = json!({
             "priority": updated.priority, "subject": updated.subject, "category": updated.category,
             "product": updated.product, "order_ref": updated.order_ref, "partner_id": updated.partner_id,
         });
-        events::append(conn, &event(ticket.id, Some(actor.id), "updated", "internal", None, json!({ "before": before, "after": after })))?;
+        events::append(
+            conn,
+            &event(
+                ticket.id,
+                Some(actor.id),
+                "updated",
+                "internal",
+                None,
+                json!({ "before": before, "after": after }),
+            ),
+        )?;
         // The search index changes with the ticket, in the same transaction.
         reindex(conn, &updated)?;
         Ok::<_, AppError>(updated)
@@ -995,7 +1011,7 @@ pub fn assign(
     version: Option<i32>,
     target: Option<i64>,
 ) -> Result<Ticket, AppError> {
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;
         may_assign(actor.id, actor.role(), ticket.assignee_id, target)
             .map_err(AppError::Forbidden)?;
@@ -1044,8 +1060,15 @@ pub fn add_message(
     internal: bool,
 ) -> Result<Event, AppError> {
     let body = required_text(body, LONG).map_err(|m| AppError::invalid("body", m))?;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;
+        // Who may reply is settled first, as for every other action on a ticket: someone
+        // refused hears 403 whatever the version or stage.
+        let access = if internal {
+            None
+        } else {
+            Some(may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?)
+        };
         if version.is_some_and(|v| v != ticket.version) {
             return Err(stale());
         }
@@ -1056,9 +1079,7 @@ pub fn add_message(
                     "the ticket is closed; reopen it before replying",
                 ));
             }
-            let access =
-                may_act(actor.id, actor.role(), ticket.assignee_id).map_err(AppError::Forbidden)?;
-            if access == Access::AllowedAndTaken {
+            if access == Some(Access::AllowedAndTaken) {
                 let changes = TicketChanges {
                     assignee_id: Some(Some(actor.id)),
                     ..Default::default()
@@ -1364,7 +1385,7 @@ pub fn update_replacement(
     let Some(status) = status else {
         return Err(AppError::invalid("status", "is required"));
     };
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let current =
             replacements::find(conn, id)?.ok_or_else(|| AppError::not_found("replacement"))?;
         let ticket = load(conn, current.ticket_id)?;
@@ -1412,7 +1433,16 @@ pub fn update_replacement(
             })?;
         if status == ReplacementStatus::Shipped {
             let data = json!({ "replacement": { "item": updated.item, "quantity": updated.quantity, "courier": updated.courier, "tracking_number": updated.tracking_number } });
-            notify_customer(conn, mail, &ticket, actor, input.notify_customer, format!("customer:shipped:replacement:{id}"), "customer_replacement_shipped", data)?;
+            notify_customer(
+                conn,
+                mail,
+                &ticket,
+                actor,
+                input.notify_customer,
+                format!("customer:shipped:replacement:{id}"),
+                "customer_replacement_shipped",
+                data,
+            )?;
         }
         // The customer hears about the parcel on its way; the rest is internal bookkeeping.
         let visibility = if status == ReplacementStatus::Shipped {
@@ -1508,7 +1538,7 @@ pub fn rate(
         return Err(AppError::invalid("rating", "must be from 1 to 5"));
     }
     let comment = optional_text(comment, LONG).map_err(|m| AppError::invalid("comment", m))?;
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;
         if Stage::parse(&ticket.stage)
             .map(Stage::is_open)

@@ -3,7 +3,6 @@
 //! row(s) and the timeline event commit together, so a crash never sends twice or loses one.
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, TimeZone, Utc};
-use diesel::Connection;
 use serde_json::{json, Value};
 
 use super::TickReport;
@@ -205,10 +204,42 @@ pub fn scan(pool: &DbPool, mailroom: &Mailroom, now: DateTime<Utc>) -> anyhow::R
     Ok(ctx.report)
 }
 
-/// How far ahead (in calendar time) a business-time lead can reach: weekends and long
-/// holidays included.
-fn horizon(now: DateTime<Utc>) -> NaiveDateTime {
-    (now + Duration::days(21)).naive_utc()
+/// The latest due time that is at most `lead` business minutes away: everything due before
+/// the instant `lead + 1` business minutes from now (weekends and holidays counted out), and
+/// never beyond three weeks. Queries load only these rows, not every future promise.
+fn horizon(ctx: &Context<'_>, lead: i64) -> NaiveDateTime {
+    let exact = ctx.calendar.add(ctx.now, lead.saturating_add(1));
+    exact.min(ctx.now + Duration::days(21)).naive_utc()
+}
+
+/// Handles `items` in a few short write transactions rather than one per item: each commits
+/// after 200 items or 20 ms, whichever comes first. A long scan (50,000 overdue promises) then
+/// makes hundreds of commits instead of 50,000, and still never holds SQLite's write lock long
+/// enough to stall ticket intake. An item's own `db::write` inside is a savepoint.
+fn in_short_transactions<T>(
+    conn: &mut DbConnection,
+    items: &[T],
+    mut each: impl FnMut(&mut DbConnection, &T) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    const MAX_ITEMS: usize = 200;
+    const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+    let mut rest = items;
+    while !rest.is_empty() {
+        let started = std::time::Instant::now();
+        let mut done = 0;
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
+            for item in rest {
+                each(conn, item)?;
+                done += 1;
+                if done >= MAX_ITEMS || started.elapsed() >= MAX_HOLD {
+                    break;
+                }
+            }
+            Ok(())
+        })?;
+        rest = &rest[done..];
+    }
+    Ok(())
 }
 
 fn holder(
@@ -224,33 +255,51 @@ fn holder(
 
 fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let now = ctx.now.naive_utc();
-    for promise in promises::due_for_reminder(conn, now, horizon(ctx.now))? {
+    let due = promises::due_for_reminder(conn, now, horizon(ctx, ctx.knobs.reminder_lead_minutes))?;
+    in_short_transactions(conn, &due, |conn, promise| {
         let left = ctx
             .calendar
             .minutes_between(ctx.now, promise.due_at.and_utc());
         if left > ctx.knobs.reminder_lead_minutes {
-            continue;
+            return Ok(());
         }
         let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
-            continue;
+            return Ok(());
         };
-        conn.transaction(|conn| -> Result<(), AppError> {
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
             if promises::mark(conn, promise.id, FollowUpStep::Reminded, now)? == 0 {
                 return Ok(());
             }
-            if let Some(agent) = holder(conn, &ticket, &promise)?.filter(|u| u.active) {
+            if let Some(agent) = holder(conn, &ticket, promise)?.filter(|u| u.active) {
                 let to = recipient(&agent);
-                let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+                let promiser = users::find(conn, promise.promised_by)?
+                    .map(|u| u.name)
+                    .unwrap_or_default();
                 let mut data = ctx.ticket_data(conn, &ticket)?;
                 data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser });
-                ctx.mailroom.enqueue(conn, &format!("reminder:promise:{}", promise.id), "promise_reminder", &to, Some(ticket.id), data)?;
-                events::append(conn, &system_event(ticket.id, "promise_reminder_sent", Some(promise.what.clone()), json!({ "promise_id": promise.id, "to": agent.id }), now))?;
+                ctx.mailroom.enqueue(
+                    conn,
+                    &format!("reminder:promise:{}", promise.id),
+                    "promise_reminder",
+                    &to,
+                    Some(ticket.id),
+                    data,
+                )?;
+                events::append(
+                    conn,
+                    &system_event(
+                        ticket.id,
+                        "promise_reminder_sent",
+                        Some(promise.what.clone()),
+                        json!({ "promise_id": promise.id, "to": agent.id }),
+                        now,
+                    ),
+                )?;
                 ctx.report.reminders += 1;
             }
             Ok(())
-        })?;
-    }
-    Ok(())
+        })
+    })
 }
 
 fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
@@ -261,15 +310,17 @@ fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), 
         if batch.is_empty() {
             return Ok(());
         }
-        for promise in batch {
+        in_short_transactions(conn, &batch, |conn, promise| {
             let ticket = ticket_db::find(conn, promise.ticket_id)?;
-            conn.transaction(|conn| -> Result<(), AppError> {
+            crate::db::write(conn, |conn| -> Result<(), AppError> {
                 if promises::mark(conn, promise.id, FollowUpStep::OverdueAlerted, now)? == 0 {
                     return Ok(());
                 }
                 let Some(ticket) = ticket else { return Ok(()) };
-                let agent = holder(conn, &ticket, &promise)?;
-                let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+                let agent = holder(conn, &ticket, promise)?;
+                let promiser = users::find(conn, promise.promised_by)?
+                    .map(|u| u.name)
+                    .unwrap_or_default();
                 let managers = managers_of(conn, agent.as_ref())?;
                 let late = (now - promise.due_at).num_minutes();
                 let mut sent_to = Vec::new();
@@ -279,39 +330,62 @@ fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), 
                     data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser, "overdue_by": format_duration(late, to.locale) });
                     data["agent"] = json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
                     let key = format!("overdue:promise:{}:to:{}", promise.id, manager.id);
-                    if ctx.mailroom.enqueue(conn, &key, "promise_overdue", &to, Some(ticket.id), data)? {
+                    if ctx.mailroom.enqueue(
+                        conn,
+                        &key,
+                        "promise_overdue",
+                        &to,
+                        Some(ticket.id),
+                        data,
+                    )? {
                         sent_to.push(manager.id);
                     }
                 }
-                let body = format!("{} ({})", promise.what, ctx.when(promise.due_at, Locale::En));
-                events::append(conn, &system_event(ticket.id, "overdue_alert_sent", Some(body), json!({ "promise_id": promise.id, "to": sent_to }), now))?;
+                let body = format!(
+                    "{} ({})",
+                    promise.what,
+                    ctx.when(promise.due_at, Locale::En)
+                );
+                events::append(
+                    conn,
+                    &system_event(
+                        ticket.id,
+                        "overdue_alert_sent",
+                        Some(body),
+                        json!({ "promise_id": promise.id, "to": sent_to }),
+                        now,
+                    ),
+                )?;
                 ctx.report.overdue_alerts += 1;
                 Ok(())
-            })?;
-        }
+            })
+        })?;
     }
 }
 
 fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let now = ctx.now.naive_utc();
-    for promise in promises::alerted_not_escalated(conn)? {
+    let alerted = promises::alerted_not_escalated(conn)?;
+    in_short_transactions(conn, &alerted, |conn, promise| {
         let Some(alerted) = promise.overdue_alerted_at else {
-            continue;
+            return Ok(());
         };
         if ctx.calendar.minutes_between(alerted.and_utc(), ctx.now)
             < ctx.knobs.escalate_after_minutes
         {
-            continue;
+            return Ok(());
         }
         let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
-            continue;
+            return Ok(());
         };
-        conn.transaction(|conn| -> Result<(), AppError> {
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
             if promises::mark(conn, promise.id, FollowUpStep::Escalated, now)? == 0 {
                 return Ok(());
             }
-            let agent = holder(conn, &ticket, &promise)?;
-            let promiser = users::find(conn, promise.promised_by)?.map(|u| u.name).unwrap_or_default();
+            let agent = holder(conn, &ticket, promise)?;
+            let promiser = users::find(conn, promise.promised_by)?
+                .map(|u| u.name)
+                .unwrap_or_default();
             let mut sent_to = Vec::new();
             for manager in managers_of(conn, agent.as_ref())? {
                 for up in above(conn, &manager)? {
@@ -323,17 +397,32 @@ fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError>
                     data["manager"] = json!({ "name": manager.name });
                     data["first_alert_at"] = json!(ctx.when(alerted, to.locale));
                     let key = format!("overdue-escalated:promise:{}:to:{}", promise.id, up.id);
-                    if ctx.mailroom.enqueue(conn, &key, "promise_overdue_escalated", &to, Some(ticket.id), data)? {
+                    if ctx.mailroom.enqueue(
+                        conn,
+                        &key,
+                        "promise_overdue_escalated",
+                        &to,
+                        Some(ticket.id),
+                        data,
+                    )? {
                         sent_to.push(up.id);
                     }
                 }
             }
-            events::append(conn, &system_event(ticket.id, "overdue_alert_escalated", Some(promise.what.clone()), json!({ "promise_id": promise.id, "to": sent_to }), now))?;
+            events::append(
+                conn,
+                &system_event(
+                    ticket.id,
+                    "overdue_alert_escalated",
+                    Some(promise.what.clone()),
+                    json!({ "promise_id": promise.id, "to": sent_to }),
+                    now,
+                ),
+            )?;
             ctx.report.escalated_alerts += 1;
             Ok(())
-        })?;
-    }
-    Ok(())
+        })
+    })
 }
 
 #[derive(Clone, Copy)]
@@ -352,28 +441,29 @@ impl Target {
 }
 
 fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
-    let h = horizon(ctx.now);
-    for ticket in ticket_db::first_response_candidates(conn, h)? {
+    let h = horizon(ctx, ctx.knobs.target_warning_minutes);
+    let first = ticket_db::first_response_candidates(conn, h)?;
+    in_short_transactions(conn, &first, |conn, ticket| {
         check_target(
             conn,
             ctx,
-            &ticket,
+            ticket,
             Target::FirstResponse,
             ticket.first_response_due_at,
             ticket.first_response_warned,
-        )?;
-    }
-    for ticket in ticket_db::resolution_candidates(conn, h)? {
+        )
+    })?;
+    let resolution = ticket_db::resolution_candidates(conn, h)?;
+    in_short_transactions(conn, &resolution, |conn, ticket| {
         check_target(
             conn,
             ctx,
-            &ticket,
+            ticket,
             Target::Resolution,
             ticket.resolution_due_at,
             ticket.resolution_warned,
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 fn check_target(
@@ -391,7 +481,7 @@ fn check_target(
         None => None,
     };
     if due <= now {
-        return conn.transaction(|conn| {
+        return crate::db::write(conn, |conn| {
             let mut flags = TicketChanges::default();
             match target {
                 Target::FirstResponse => flags.first_response_breached = Some(true),
@@ -440,7 +530,7 @@ fn check_target(
     {
         return Ok(());
     }
-    conn.transaction(|conn| {
+    crate::db::write(conn, |conn| {
         let mut flags = TicketChanges::default();
         match target {
             Target::FirstResponse => flags.first_response_warned = Some(true),
@@ -552,7 +642,7 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
                 unshipped.push(json!({ "number": ticket_number(ticket.id), "item": r.item, "days": (now - r.created_at).num_days(), "url": ctx.mailroom.ticket_url(ticket.id) }));
             }
         }
-        conn.transaction(|conn| -> Result<(), AppError> {
+        crate::db::write(conn, |conn| -> Result<(), AppError> {
             if !crate::db::app_settings::mark_job(conn, &mark)? {
                 return Ok(());
             }

@@ -9,7 +9,7 @@ pub mod follow_up;
 use chrono::{DateTime, Utc};
 
 use crate::db::DbPool;
-use crate::mail::dispatch::{dispatch, DispatchReport};
+use crate::mail::dispatch::{dispatch_with_lease, DispatchReport};
 use crate::mail::transport::Mailer;
 use crate::mail::Mailroom;
 
@@ -35,12 +35,13 @@ pub async fn tick(
     let (pool2, mailroom2) = (pool.clone(), mailroom.clone());
     let mut report =
         tokio::task::spawn_blocking(move || follow_up::scan(&pool2, &mailroom2, now)).await??;
-    report.mail = dispatch(
+    report.mail = dispatch_with_lease(
         pool,
         mailer,
         &mailroom.settings.mail_from,
         worker,
         now.naive_utc(),
+        mailroom.settings.mail_lease,
     )
     .await?;
     Ok(report)

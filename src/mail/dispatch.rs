@@ -9,6 +9,8 @@ use super::transport::Mailer;
 use crate::db::{outbox, DbPool};
 
 pub const MAX_ATTEMPTS: i32 = 8;
+/// The default lease (TANGGAP_MAIL_LEASE_SECONDS): long past the SMTP timeout, so a slow send
+/// is never taken over while it may still succeed.
 pub const LEASE: Duration = Duration::minutes(5);
 /// Small batches: a lease covers only a few sends, so a slow SMTP server cannot outlast it.
 const BATCH: i64 = 20;
@@ -42,6 +44,18 @@ pub async fn dispatch(
     worker: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<DispatchReport> {
+    dispatch_with_lease(pool, mailer, from, worker, now, LEASE).await
+}
+
+/// `dispatch` holding each claimed mail for `lease` (the configured TANGGAP_MAIL_LEASE_SECONDS).
+pub async fn dispatch_with_lease(
+    pool: &DbPool,
+    mailer: &Mailer,
+    from: &str,
+    worker: &str,
+    now: NaiveDateTime,
+    lease: Duration,
+) -> anyhow::Result<DispatchReport> {
     // A catch-up pass with a past `now` still sends what is due by the wall clock (mail is
     // queued at the real time), and a pass ahead of the clock sends what is due by then.
     let now = now.max(crate::db::now());
@@ -57,7 +71,7 @@ pub async fn dispatch(
                 &worker2,
                 now,
                 wall,
-                wall + LEASE,
+                wall + lease,
                 BATCH,
             )?)
         })
@@ -69,7 +83,7 @@ pub async fn dispatch(
             let (pool2, worker2, id) = (pool.clone(), worker.to_owned(), mail.id);
             let still_ours = tokio::task::spawn_blocking(move || -> anyhow::Result<bool> {
                 let mut conn = pool2.get()?;
-                Ok(outbox::renew(&mut conn, id, &worker2, crate::db::now() + LEASE)? > 0)
+                Ok(outbox::renew(&mut conn, id, &worker2, crate::db::now() + lease)? > 0)
             })
             .await??;
             if !still_ours {

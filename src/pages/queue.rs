@@ -33,8 +33,11 @@ const OPEN: [&str; 6] = [
     "escalated",
 ];
 
+/// A tab counts its tickets up to this many, then says "1000+".
+pub const COUNT_CAP: i64 = 1000;
+
 /// The filter a tab adds to the user's own filters.
-fn tab_filter(tab: &str, me: i64, base: &TicketFilter) -> TicketFilter {
+pub fn tab_filter(tab: &str, me: i64, base: &TicketFilter) -> TicketFilter {
     let mut f = base.clone();
     let open = || OPEN.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match tab {
@@ -126,7 +129,13 @@ async fn render_queue(
             for t in TABS {
                 let mut counted = tab_filter(t, me_id, &TicketFilter::default());
                 counted.before_id = None;
-                counts.push((t, ticket_db::count(conn, &counted)?));
+                let n = ticket_db::count_up_to(conn, &counted, COUNT_CAP + 1)?;
+                let shown = if n > COUNT_CAP {
+                    format!("{COUNT_CAP}+")
+                } else {
+                    n.to_string()
+                };
+                counts.push((t, shown));
             }
             Ok((
                 tickets

@@ -405,3 +405,26 @@ impl TestApp {
         .expect("a scheduler pass")
     }
 }
+
+/// Routes of the OpenAPI document that need no sign-in, on purpose.
+pub const PUBLIC_ROUTES: [&str; 4] = ["/api/auth/login", "/api/auth/logout", "/healthz", "/readyz"];
+
+impl TestApp {
+    /// Every route of `/api/openapi.json` as (METHOD, path), the path as documented (`{id}`
+    /// and the like left in): the routes that really exist, since the document is collected
+    /// from the registered handlers.
+    pub async fn documented_routes(&self) -> Vec<(String, String)> {
+        const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+        let doc = self.get("/api/openapi.json", None).await;
+        assert_eq!(doc.status, 200, "{}", doc.body);
+        let mut routes = Vec::new();
+        for (path, item) in doc.body["paths"].as_object().expect("paths") {
+            for method in item.as_object().expect("a path item").keys() {
+                if METHODS.contains(&method.as_str()) {
+                    routes.push((method.to_uppercase(), path.clone()));
+                }
+            }
+        }
+        routes
+    }
+}

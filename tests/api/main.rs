@@ -5,10 +5,14 @@
 mod helpers;
 
 mod auth;
+mod authz;
 mod cli;
 mod desk;
+mod explain;
+mod faults;
 mod follow_up;
 mod health;
+mod load;
 mod pages;
 mod promises;
 mod robustness;

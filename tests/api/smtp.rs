@@ -1,6 +1,8 @@
 //! A small but real SMTP server for the mail tests: it listens on a loopback port, speaks
 //! the protocol lettre speaks (EHLO, MAIL, RCPT, DATA, RSET, NOOP, QUIT), and keeps what it
-//! receives. It can stop (connections dropped, port closed) and start again on the same port.
+//! receives. It can stop (connections dropped, port closed) and start again on the same port,
+//! and it can hold back its answer to one mail, so that the mail is received but its sender
+//! does not know it yet: a mail in flight.
 
 use std::sync::{Arc, Mutex};
 
@@ -53,25 +55,60 @@ pub struct SmtpServer {
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    hold: Arc<Hold>,
+}
+
+/// The mail whose answer is held back: the `nth` received (1-based; 0 holds none).
+struct Hold {
+    nth: usize,
+    held: Mutex<Option<Received>>,
+    released: tokio::sync::watch::Sender<bool>,
+}
+
+impl Hold {
+    fn new(nth: usize) -> Arc<Self> {
+        Arc::new(Self {
+            nth,
+            held: Mutex::new(None),
+            released: tokio::sync::watch::Sender::new(false),
+        })
+    }
 }
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        Self::start_on(0, Arc::new(Mutex::new(Vec::new()))).await
+        Self::start_on(0, Arc::new(Mutex::new(Vec::new())), Hold::new(0)).await
     }
 
-    async fn start_on(port: u16, received: Arc<Mutex<Vec<Received>>>) -> Self {
+    /// Like `start`, but the `nth` mail (1-based) is kept and then not answered until
+    /// `release`: its sender waits for the "250" after the end of DATA.
+    pub async fn start_holding(nth: usize) -> Self {
+        assert!(nth > 0, "the first mail is number 1");
+        Self::start_on(0, Arc::new(Mutex::new(Vec::new())), Hold::new(nth)).await
+    }
+
+    /// The mail whose answer is being held back, once it has arrived.
+    pub fn held(&self) -> Option<Received> {
+        self.hold.held.lock().unwrap().clone()
+    }
+
+    /// Answers the held mail (if its sender is still there to hear it).
+    pub fn release(&self) {
+        self.hold.released.send_replace(true);
+    }
+
+    async fn start_on(port: u16, received: Arc<Mutex<Vec<Received>>>, hold: Arc<Hold>) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port))
             .await
             .expect("bind the test SMTP server");
         let port = listener.local_addr().unwrap().port();
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::new(Mutex::new(Vec::new()));
-        let (store, task_list) = (received.clone(), tasks.clone());
+        let (store, task_list, hold2) = (received.clone(), tasks.clone(), hold.clone());
         let accept = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
-                let store = store.clone();
+                let (store, hold) = (store.clone(), hold2.clone());
                 let handle = tokio::spawn(async move {
-                    let _ = session(socket, store).await;
+                    let _ = session(socket, store, hold).await;
                 });
                 task_list.lock().unwrap().push(handle);
             }
@@ -81,6 +118,7 @@ impl SmtpServer {
             port,
             received,
             tasks,
+            hold,
         }
     }
 
@@ -111,7 +149,7 @@ impl SmtpServer {
     pub async fn restart(&self) -> Self {
         self.stop();
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        Self::start_on(self.port, self.received.clone()).await
+        Self::start_on(self.port, self.received.clone(), self.hold.clone()).await
     }
 }
 
@@ -124,6 +162,7 @@ impl Drop for SmtpServer {
 async fn session(
     socket: tokio::net::TcpStream,
     store: Arc<Mutex<Vec<Received>>>,
+    hold: Arc<Hold>,
 ) -> std::io::Result<()> {
     let (read, mut write) = socket.into_split();
     let mut lines = BufReader::new(read);
@@ -169,11 +208,22 @@ async fn session(
                 let unstuffed = line.strip_prefix('.').unwrap_or(&line);
                 data.push_str(unstuffed);
             }
-            store.lock().unwrap().push(Received {
+            let mail = Received {
                 from: from.clone(),
                 to: std::mem::take(&mut to),
                 data,
-            });
+            };
+            let number = {
+                let mut store = store.lock().unwrap();
+                store.push(mail.clone());
+                store.len()
+            };
+            if number == hold.nth {
+                *hold.held.lock().unwrap() = Some(mail);
+                let mut released = hold.released.subscribe();
+                // Received and kept, but not acknowledged: the sender cannot tell yet.
+                let _ = released.wait_for(|released| *released).await;
+            }
             write.write_all(b"250 OK queued\r\n").await?;
         } else if upper.starts_with("QUIT") {
             write.write_all(b"221 Bye\r\n").await?;

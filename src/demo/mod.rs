@@ -101,15 +101,25 @@ const CHANNELS: [&str; 7] = [
     "walk_in",
 ];
 
+mod bulk;
+
+/// Tickets made through the real desk operations; beyond these, bulk copies.
+pub const WALKED: usize = 400;
+
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
     items.choose(rng).unwrap_or(&items[0])
 }
 
 /// Fills an empty desk (only the first admin may exist). Returns the number of tickets made.
+///
+/// The first [`WALKED`] tickets walk the real desk operations; the rest are bulk copies of
+/// them (see `bulk`), `overdue` of which hold a promise past due (default: one in twenty).
 pub fn fill(
     conn: &mut DbConnection,
     settings: &Settings,
     ticket_count: usize,
+    overdue: Option<usize>,
+    progress: &mut dyn FnMut(usize),
 ) -> anyhow::Result<usize> {
     let mail = crate::mail::Mailroom::new(settings.clone(), false)?;
     crate::desk::targets::seed_defaults(conn)?;
@@ -168,7 +178,8 @@ pub fn fill(
     })
     .collect::<Result<_, _>>()?;
 
-    for n in 0..ticket_count {
+    let walked = ticket_count.min(WALKED);
+    for n in 0..walked {
         let agent = pick(&mut rng, &agents).clone();
         let name = format!("{} {}", pick(&mut rng, &FIRST), pick(&mut rng, &LAST));
         let phone = format!("08{:010}", rng.gen_range(1_000_000_000u64..9_999_999_999));
@@ -207,6 +218,15 @@ pub fn fill(
             conn, &mail, &mut rng, &agent, &manager, ticket.id, feedback, category,
         )
         .with_context(|| format!("walking ticket {n}"))?;
+    }
+    progress(walked);
+    let copies = ticket_count - walked;
+    if copies > 0 {
+        let templates = db::tickets::list(conn, &Default::default(), WALKED as i64)?;
+        let overdue = overdue.unwrap_or(copies / 20).min(copies);
+        bulk::copy(conn, &mut rng, &templates, copies, overdue, &mut |done| {
+            progress(walked + done)
+        })?;
     }
     Ok(ticket_count)
 }
