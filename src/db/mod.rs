@@ -58,6 +58,9 @@ pub fn now() -> chrono::NaiveDateTime {
     Utc::now().naive_utc().trunc_subsecs(6)
 }
 
+/// The queue of this process's SQLite writers (see `write`).
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `f` as one transaction that is going to write.
 ///
 /// On SQLite it opens with `BEGIN IMMEDIATE`: the write lock is taken first, so concurrent
@@ -76,19 +79,23 @@ where
 
     let outermost_sqlite = match conn {
         DbConnection::Sqlite(sqlite) => {
-            let depth = AnsiTransactionManager::transaction_manager_status_mut(sqlite)
-                .transaction_depth()?;
-            if depth.is_none() {
-                AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
-                true
-            } else {
-                false
-            }
+            AnsiTransactionManager::transaction_manager_status_mut(sqlite)
+                .transaction_depth()?
+                .is_none()
         }
         DbConnection::Postgres(_) => false,
     };
     if !outermost_sqlite {
         return conn.transaction(f);
+    }
+    // SQLite has one writer at a time. Writers of this process queue here, woken in turn,
+    // rather than on SQLite's busy handler, which sleeps and retries and so lets an unlucky
+    // writer wait seconds under load. (Other processes still meet the busy timeout.)
+    let _turn = SQLITE_WRITER
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let DbConnection::Sqlite(sqlite) = conn {
+        AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")?;
     }
     // From here on as diesel's own `transaction`, with the transaction already open.
     match f(conn) {

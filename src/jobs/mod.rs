@@ -22,6 +22,9 @@ pub struct TickReport {
     pub target_breaches: usize,
     pub digests: usize,
     pub mail: DispatchReport,
+    /// Wall time of the scan (everything but sending), and of the sending.
+    pub scan_ms: u64,
+    pub send_ms: u64,
 }
 
 /// One pass as of `now`: queue what is due, then send the outbox.
@@ -33,8 +36,11 @@ pub async fn tick(
     now: DateTime<Utc>,
 ) -> anyhow::Result<TickReport> {
     let (pool2, mailroom2) = (pool.clone(), mailroom.clone());
+    let started = std::time::Instant::now();
     let mut report =
         tokio::task::spawn_blocking(move || follow_up::scan(&pool2, &mailroom2, now)).await??;
+    report.scan_ms = started.elapsed().as_millis() as u64;
+    let started = std::time::Instant::now();
     report.mail = dispatch_with_lease(
         pool,
         mailer,
@@ -44,6 +50,7 @@ pub async fn tick(
         mailroom.settings.mail_lease,
     )
     .await?;
+    report.send_ms = started.elapsed().as_millis() as u64;
     Ok(report)
 }
 

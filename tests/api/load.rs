@@ -162,7 +162,7 @@ async fn sixty_four_clients(app: TestApp, backend: &'static str) {
             )
         })
         .collect();
-    println!(
+    report(format!(
         "load[{backend}]: {CLIENTS} clients, {:.1}s, {total} requests ({:.1}/s): intake {}, reads {}, actions {} ({actions_ok} ok); statuses {}; failures {}; {}",
         elapsed.as_secs_f64(),
         total as f64 / elapsed.as_secs_f64(),
@@ -172,7 +172,7 @@ async fn sixty_four_clients(app: TestApp, backend: &'static str) {
         shown.join(" "),
         failures.len(),
         timing.join(", "),
-    );
+    ));
     assert!(
         failures.is_empty(),
         "{} failures under load, the first ones:\n{}",
@@ -198,7 +198,9 @@ async fn sixty_four_clients(app: TestApp, backend: &'static str) {
         lost.len(),
         lost.iter().take(20).cloned().collect::<Vec<_>>().join("\n")
     );
-    println!("load[{backend}]: all {checked} created tickets and {actions_ok} actions are in the database");
+    report(format!(
+        "load[{backend}]: all {checked} created tickets and {actions_ok} actions are in the database"
+    ));
 }
 
 /// Tickets whose row differs from the last answer its client was given (or is missing), and
@@ -479,6 +481,13 @@ async fn call(
     }
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
     Some((status, body))
+}
+
+/// Writes a line for the CI log. Straight to the stderr handle: libtest captures `println!`
+/// and `eprintln!` of passing tests, and these figures are wanted when the test passes.
+fn report(line: String) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 /// A small deterministic generator, so a failing run can be told apart from its mix.

@@ -1,0 +1,157 @@
+#!/usr/bin/env bash
+# Tanggap's benchmark suite (issue 6). Results go to stdout as RESULT lines; BENCHMARKS.md
+# records a run. Needs: a release build (`cargo build --release`), wrk (Debian `wrk`; installed
+# here if missing), PostgreSQL on 127.0.0.1:5432 for the PostgreSQL half.
+#
+#   bench/run.sh intake   [sqlite|postgres]   # POST /api/tickets at 1, 4, 16 clients + raw diesel loop
+#   bench/run.sh queue    [sqlite|postgres]   # 1M tickets, queue JSON + HTML at 1 and 64 clients
+#   bench/run.sh tick     [sqlite|postgres]   # one `tanggap tick` over the 1M tickets
+#   bench/run.sh memory                       # RSS idle / under 64 clients, start-up time
+#
+# BENCH_SECONDS (default 10) per wrk run; BENCH_RUNS (default 3) runs per figure (take the median).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+bin=$root/target/release/tanggap
+[ -x "$bin" ] || { echo "build first: cargo build --release"; exit 1; }
+command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+secs=${BENCH_SECONDS:-10}
+runs=${BENCH_RUNS:-3}
+work=${BENCH_DIR:-/tmp/tanggap-bench}
+port=18700
+pg_base=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
+mkdir -p "$work"
+
+echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -r); commit $(git rev-parse --short HEAD); $(date -u +%F)"
+
+# start_server <name> <backend> [extra env...]: a fresh server; sets $pid, $TOKEN, $COOKIE.
+start_server() {
+  local name=$1 backend=$2; shift 2
+  local dir=$work/$name
+  if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$dir"; fi
+  mkdir -p "$dir"
+  local db_env=(TANGGAP_DATA_DIR="$dir/data" TANGGAP_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef)
+  if [ "$backend" = postgres ]; then
+    db_env+=(DATABASE_URL="$pg_base/tanggap_bench_$name")
+    if [ "${KEEP_DATA:-0}" != 1 ]; then
+      psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS tanggap_bench_$name" -c "CREATE DATABASE tanggap_bench_$name" >/dev/null
+    fi
+  fi
+  export BENCH_ENV="${db_env[*]}"
+  env -u DATABASE_URL "${db_env[@]}" TANGGAP_BIND=127.0.0.1:$port TANGGAP_TICK_SECONDS=0 "$@" \
+    "$bin" serve >"$dir/serve.log" 2>&1 &
+  pid=$!
+  for _ in $(seq 1 600); do curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break; sleep 0.1; done
+  if ! env -u DATABASE_URL "${db_env[@]}" "$bin" user list 2>/dev/null | grep -q bench@toko.test; then
+    echo "bench kopi susu gula aren 2026" | env -u DATABASE_URL "${db_env[@]}" "$bin" user add \
+      --email bench@toko.test --name Bench --role agent >/dev/null
+  fi
+  TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$port/api/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"bench@toko.test","password":"bench kopi susu gula aren 2026"}' |
+    python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+  COOKIE="tanggap_session=$TOKEN"
+  export TOKEN COOKIE
+}
+
+stop_server() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+
+# wrk_run <label> <clients> <script> <path>: BENCH_RUNS runs, prints each RESULT and the
+# load generator's CPU (user+sys seconds per second of run).
+wrk_run() {
+  local label=$1 clients=$2 script=$3 path=$4
+  local threads=$(( clients < 2 ? 1 : 2 ))
+  for r in $(seq 1 "$runs"); do
+    local t0 c0 out
+    c0=$(awk '{print $14+$15}' /proc/$$/stat)
+    out=$( { /usr/bin/time -f "wrkcpu=%U+%S" wrk -t"$threads" -c"$clients" -d"${secs}s" --latency \
+      -s "$root/bench/$script" "http://127.0.0.1:$port$path" ; } 2>&1 )
+    echo "$label clients=$clients run=$r $(echo "$out" | grep RESULT | sed 's/RESULT //') $(echo "$out" | grep -o 'wrkcpu=[0-9.+]*')"
+  done
+}
+
+intake() {
+  local backend=${1:-sqlite}
+  start_server intake "$backend"
+  for c in 1 4 16; do wrk_run "intake/$backend" "$c" intake.lua /api/tickets; done
+  stop_server
+  # The storage limit: the same rows in the same number of transactions, no HTTP.
+  local target
+  if [ "$backend" = postgres ]; then
+    psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS tanggap_bench_raw" -c "CREATE DATABASE tanggap_bench_raw" >/dev/null
+    target="$pg_base/tanggap_bench_raw"
+  else
+    target="$work/raw.db"
+  fi
+  for r in $(seq 1 "$runs"); do
+    cargo bench -q --bench storage -- "$target" 5000 full
+    [ "$backend" = sqlite ] && cargo bench -q --bench storage -- "$target" 20000 normal
+  done
+}
+
+queue() {
+  local backend=${1:-sqlite}
+  if [ "${KEEP_DATA:-0}" != 1 ]; then
+    start_server queue "$backend"; stop_server
+    local started=$(date +%s.%N)
+    env -u DATABASE_URL $BENCH_ENV "$bin" demo-data --tickets 1000000 --overdue 50000 2>&1 | tail -2
+    echo "demo-data 1M/$backend: $(echo "$(date +%s.%N) - $started" | bc) s"
+  fi
+  KEEP_DATA=1 start_server queue "$backend"
+  # The demo agent's own token, so "mine" and "escalated to me" have tickets.
+  TOKEN=$(curl -fsS -X POST "http://127.0.0.1:$port/api/auth/login" -H 'content-type: application/json' \
+    -d '{"email":"budi.cs@toko.test","password":"demo kopi susu gula aren"}' |
+    python3 -c 'import sys, json; print(json.load(sys.stdin)["token"])')
+  COOKIE="tanggap_session=$TOKEN"; export TOKEN COOKIE
+  local open="new,acknowledged,listened,understood,solution_proposed,escalated"
+  for c in 1 64; do
+    wrk_run "queue-json/mine/$backend" $c get.lua "/api/tickets?assignee=me&stage=$open"
+    wrk_run "queue-json/overdue/$backend" $c get.lua "/api/tickets?overdue=true"
+    wrk_run "queue-json/escalated/$backend" $c get.lua "/api/tickets?escalated_to=me"
+    wrk_run "queue-json/stage/$backend" $c get.lua "/api/tickets?stage=solution_proposed"
+    wrk_run "queue-json/search/$backend" $c get.lua "/api/tickets?q=jahitan"
+    wrk_run "queue-html/mine/$backend" $c get.lua "/queue?tab=mine"
+    wrk_run "queue-html/overdue/$backend" $c get.lua "/queue?tab=overdue"
+    wrk_run "queue-html/search/$backend" $c get.lua "/queue?tab=all&q=jahitan"
+  done
+  stop_server
+}
+
+tick() {
+  local backend=${1:-sqlite}
+  KEEP_DATA=1 start_server queue "$backend"; stop_server
+  local started=$(date +%s.%N)
+  env -u DATABASE_URL $BENCH_ENV TANGGAP_MAIL_URL=log: "$bin" tick | tail -1
+  echo "tick/$backend: $(echo "$(date +%s.%N) - $started" | bc) s"
+}
+
+memory() {
+  local dir=$work/start
+  rm -rf "$dir"; mkdir -p "$dir"
+  local t0=$(date +%s.%N)
+  cd "$dir"
+  env -u DATABASE_URL TANGGAP_BIND=127.0.0.1:$port "$bin" serve >"$dir/out.log" 2>&1 &
+  echo $! >"$dir/pid"
+  cd "$root"
+  until curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1; do sleep 0.01; done
+  echo "start-up on an empty directory: $(echo "$(date +%s.%N) - $t0" | bc) s"
+  kill -9 "$(cat "$dir/pid")"; sleep 0.5
+  start_server memory sqlite
+  sleep 1
+  echo "rss idle: $(awk '/VmRSS/ {print $2}' /proc/$pid/status) kB"
+  wrk -t2 -c64 -d"${secs}s" -s "$root/bench/intake.lua" "http://127.0.0.1:$port/api/tickets" >/dev/null &
+  local w=$!
+  local peak=0
+  while kill -0 $w 2>/dev/null; do
+    local now; now=$(awk '/VmRSS/ {print $2}' /proc/$pid/status); [ "$now" -gt "$peak" ] && peak=$now; sleep 0.2
+  done
+  echo "rss peak under 64 clients (intake): $peak kB; VmHWM $(awk '/VmHWM/ {print $2}' /proc/$pid/status) kB"
+  stop_server
+}
+
+case "${1:-}" in
+  intake) intake "${2:-sqlite}" ;;
+  queue) queue "${2:-sqlite}" ;;
+  tick) tick "${2:-sqlite}" ;;
+  memory) memory ;;
+  *) sed -n 2,12p "$0"; exit 2 ;;
+esac
