@@ -6,6 +6,7 @@
 #   bench/run.sh intake   [sqlite|postgres]   # POST /api/tickets at 1, 4, 16 clients + raw diesel loop
 #   bench/run.sh queue    [sqlite|postgres]   # 1M tickets, queue JSON + HTML at 1 and 64 clients
 #   bench/run.sh tick     [sqlite|postgres]   # one `tanggap tick` over the 1M tickets
+#   bench/run.sh mail                         # outbox → SMTP mails/s beside postfix's smtp-source
 #   bench/run.sh memory                       # RSS idle / under 64 clients, start-up time
 #
 # BENCH_SECONDS (default 10) per wrk run; BENCH_RUNS (default 3) runs per figure (take the median).
@@ -120,7 +121,7 @@ tick() {
   local backend=${1:-sqlite}
   KEEP_DATA=1 start_server queue "$backend"; stop_server
   local started=$(date +%s.%N)
-  env -u DATABASE_URL $BENCH_ENV TANGGAP_MAIL_URL=log: "$bin" tick | tail -1
+  env -u DATABASE_URL $BENCH_ENV TANGGAP_MAIL_URL=log: RUST_LOG=warn "$bin" tick | python3 "$root/bench/tick_report.py" "tick/$backend"
   echo "tick/$backend: $(echo "$(date +%s.%N) - $started" | bc) s"
 }
 
@@ -148,10 +149,35 @@ memory() {
   stop_server
 }
 
+mail() {
+  command -v smtp-sink >/dev/null || {
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postfix >/dev/null
+    postfix stop >/dev/null 2>&1 || true
+  }
+  local sinkport=2525 n=${BENCH_MAILS:-5000}
+  smtp-sink -u nobody -c 127.0.0.1:$sinkport 1000 >/dev/null 2>&1 & local sink=$!
+  sleep 0.5
+  for sessions in 1 4; do
+    local t0=$(date +%s.%N)
+    smtp-source -s $sessions -m "$n" -l 6000 -f bench@toko.test -t sink@toko.test 127.0.0.1:$sinkport
+    local dt; dt=$(echo "$(date +%s.%N) - $t0" | bc)
+    echo "mail/limit smtp-source sessions=$sessions: $n mails of 6 kB in $dt s = $(echo "$n / $dt" | bc) mails/s"
+  done
+  # Tanggap: an outbox filled by a scheduler pass (overdue alerts, multipart text+HTML, ~7 kB
+  # each), then sent by the same pass's dispatcher to the sink.
+  local dir=$work/mail
+  rm -rf "$dir"; mkdir -p "$dir"
+  env -u DATABASE_URL TANGGAP_DATA_DIR="$dir/data" "$bin" demo-data --tickets 30000 --overdue "$n" >/dev/null 2>&1
+  env -u DATABASE_URL TANGGAP_DATA_DIR="$dir/data" TANGGAP_MAIL_URL="smtp://127.0.0.1:$sinkport" RUST_LOG=warn \
+    "$bin" tick | python3 "$root/bench/tick_report.py" "mail/tanggap sqlite"
+  kill $sink
+}
+
 case "${1:-}" in
   intake) intake "${2:-sqlite}" ;;
   queue) queue "${2:-sqlite}" ;;
   tick) tick "${2:-sqlite}" ;;
   memory) memory ;;
+  mail) mail ;;
   *) sed -n 2,12p "$0"; exit 2 ;;
 esac

@@ -198,6 +198,11 @@ pub fn create_as(
     AppError::check(fields)?;
     let channel = channel.ok_or_else(|| AppError::invalid("channel", "is required"))?;
 
+    // Read the settings before taking the write lock: SQLite has one writer at a time, so
+    // everything done inside the transaction is time every other intake waits.
+    let auto_assign = app_settings::get(conn, SETTING_AUTO_ASSIGN)?.as_deref() == Some("true");
+    let calendar = targets::calendar(conn, mail.settings.timezone)?;
+    let policy = targets::policy_for(conn, priority.as_str())?;
     crate::db::write(conn, |conn| {
         let customer = match (&input.customer_id, &input.customer) {
             (Some(id), _) => customer_db::find(conn, *id)?
@@ -210,13 +215,12 @@ pub fn create_as(
                 return Err(AppError::invalid("partner_id", "no partner has this id"));
             }
         }
-        let assignee = match app_settings::get(conn, SETTING_AUTO_ASSIGN)?.as_deref() {
-            Some("true") => least_busy_agent(conn)?.or(actor.map(|a| a.id)),
-            _ => actor.map(|a| a.id),
+        let assignee = if auto_assign {
+            least_busy_agent(conn)?.or(actor.map(|a| a.id))
+        } else {
+            actor.map(|a| a.id)
         };
         let now = db::now();
-        let calendar = targets::calendar(conn, mail.settings.timezone)?;
-        let policy = targets::policy_for(conn, priority.as_str())?;
         let (first_response_due, resolution_due) = targets::due_times(&calendar, &policy, now, 0);
         let ticket = tickets::insert(
             conn,

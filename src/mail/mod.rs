@@ -3,6 +3,7 @@
 //! call lettre: email leaves only through the outbox.
 
 pub mod dispatch;
+pub mod smtp;
 pub mod templates;
 pub mod transport;
 

@@ -16,7 +16,10 @@ use crate::db::outbox::OutboxMail;
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// `smtp://`: one kept-open connection with TCP_NODELAY (see `mail::smtp`).
+    Smtp(std::sync::Arc<super::smtp::DirectSmtp>),
+    /// `smtps://`: lettre's pooled transport.
+    Smtps(AsyncSmtpTransport<Tokio1Executor>),
     File(AsyncFileTransport<Tokio1Executor>),
     Log,
 }
@@ -25,6 +28,7 @@ impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Mailer::Smtp(_) => "Mailer::Smtp",
+            Mailer::Smtps(_) => "Mailer::Smtps",
             Mailer::File(_) => "Mailer::File",
             Mailer::Log => "Mailer::Log",
         })
@@ -54,6 +58,10 @@ impl Mailer {
         } else {
             url
         };
+        if url.starts_with("smtp://") {
+            let direct = super::smtp::DirectSmtp::from_url(&url, Duration::from_secs(15))?;
+            return Ok(Mailer::Smtp(std::sync::Arc::new(direct)));
+        }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url)
             .map_err(|e| anyhow::anyhow!("TANGGAP_MAIL_URL: {e}"))?
             .timeout(Some(Duration::from_secs(15)))
@@ -63,14 +71,15 @@ impl Mailer {
                     .idle_timeout(Duration::from_secs(60)),
             )
             .build();
-        Ok(Mailer::Smtp(transport))
+        Ok(Mailer::Smtps(transport))
     }
 
     /// Sends one queued mail; the error text is kept on the outbox row.
     pub async fn send(&self, from: &str, mail: &OutboxMail) -> Result<(), String> {
         let message = build_message(from, mail).map_err(|e| format!("{e:#}"))?;
         match self {
-            Mailer::Smtp(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
+            Mailer::Smtp(t) => t.send(&message).await,
+            Mailer::Smtps(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Mailer::File(t) => t.send(message).await.map(|_| ()).map_err(|e| e.to_string()),
             Mailer::Log => {
                 tracing::info!(mail.id = mail.id, mail.kind = %mail.kind, mail.to = %mail.to_address, "mail (log transport)");
