@@ -7,9 +7,12 @@ use diesel::prelude::*;
 use super::schema::{customers, tickets};
 use super::DbConnection;
 
-#[derive(Clone, Debug, Queryable, Selectable)]
+/// A ticket row. It is also written whole (bulk demo data copies walked tickets): the id
+/// then comes from the database.
+#[derive(Clone, Debug, Queryable, Selectable, Insertable)]
 #[diesel(table_name = tickets)]
 pub struct Ticket {
+    #[diesel(skip_insertion)]
     pub id: i64,
     pub kind: String,
     pub channel: String,
@@ -77,101 +80,8 @@ pub struct NewTicket<'a> {
     pub resolution_due_at: Option<NaiveDateTime>,
 }
 
-/// Every column but the id: a ticket written whole (bulk demo data copies walked tickets).
-#[derive(Clone, Debug, Insertable)]
-#[diesel(table_name = tickets)]
-pub struct TicketCopy {
-    pub kind: String,
-    pub channel: String,
-    pub customer_id: i64,
-    pub partner_id: Option<i64>,
-    pub subject: String,
-    pub customer_words: String,
-    pub product: Option<String>,
-    pub order_ref: Option<String>,
-    pub category: Option<String>,
-    pub details: Option<String>,
-    pub root_cause: Option<String>,
-    pub solution_type: Option<String>,
-    pub solution: Option<String>,
-    pub proposal_state: Option<String>,
-    pub customer_comment: Option<String>,
-    pub priority: String,
-    pub stage: String,
-    pub escalated_from: Option<String>,
-    pub escalated_to: Option<i64>,
-    pub escalation_reason: Option<String>,
-    pub assignee_id: Option<i64>,
-    pub created_by: Option<i64>,
-    pub resolution_summary: Option<String>,
-    pub satisfaction: Option<i32>,
-    pub next_promise_due_at: Option<NaiveDateTime>,
-    pub awaiting_customer: bool,
-    pub version: i32,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-    pub acknowledged_at: Option<NaiveDateTime>,
-    pub resolved_at: Option<NaiveDateTime>,
-    pub closed_at: Option<NaiveDateTime>,
-    pub first_response_due_at: Option<NaiveDateTime>,
-    pub resolution_due_at: Option<NaiveDateTime>,
-    pub first_response_warned: bool,
-    pub first_response_breached: bool,
-    pub resolution_warned: bool,
-    pub resolution_breached: bool,
-    pub clock_paused_at: Option<NaiveDateTime>,
-    pub paused_minutes: i32,
-}
-
-impl From<Ticket> for TicketCopy {
-    fn from(t: Ticket) -> Self {
-        Self {
-            kind: t.kind,
-            channel: t.channel,
-            customer_id: t.customer_id,
-            partner_id: t.partner_id,
-            subject: t.subject,
-            customer_words: t.customer_words,
-            product: t.product,
-            order_ref: t.order_ref,
-            category: t.category,
-            details: t.details,
-            root_cause: t.root_cause,
-            solution_type: t.solution_type,
-            solution: t.solution,
-            proposal_state: t.proposal_state,
-            customer_comment: t.customer_comment,
-            priority: t.priority,
-            stage: t.stage,
-            escalated_from: t.escalated_from,
-            escalated_to: t.escalated_to,
-            escalation_reason: t.escalation_reason,
-            assignee_id: t.assignee_id,
-            created_by: t.created_by,
-            resolution_summary: t.resolution_summary,
-            satisfaction: t.satisfaction,
-            next_promise_due_at: t.next_promise_due_at,
-            awaiting_customer: t.awaiting_customer,
-            version: t.version,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
-            acknowledged_at: t.acknowledged_at,
-            resolved_at: t.resolved_at,
-            closed_at: t.closed_at,
-            first_response_due_at: t.first_response_due_at,
-            resolution_due_at: t.resolution_due_at,
-            first_response_warned: t.first_response_warned,
-            first_response_breached: t.first_response_breached,
-            resolution_warned: t.resolution_warned,
-            resolution_breached: t.resolution_breached,
-            clock_paused_at: t.clock_paused_at,
-            paused_minutes: t.paused_minutes,
-        }
-    }
-}
-
 /// Writes many tickets in one statement; returns their ids in order.
-pub fn insert_many(conn: &mut DbConnection, rows: &[TicketCopy]) -> QueryResult<Vec<i64>> {
+pub fn insert_many(conn: &mut DbConnection, rows: &[Ticket]) -> QueryResult<Vec<i64>> {
     insert_many!(conn, tickets::table, rows, tickets::id)
 }
 

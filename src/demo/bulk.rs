@@ -16,7 +16,7 @@ use crate::db::customers::{self, NewCustomer};
 use crate::db::events::{self, NewEvent};
 use crate::db::promises::{self, NewPromise};
 use crate::db::search;
-use crate::db::tickets::{self, Ticket, TicketCopy};
+use crate::db::tickets::{self, Ticket};
 use crate::db::{self, DbConnection};
 use crate::desk::tickets::search_document;
 
@@ -168,8 +168,7 @@ fn write_batch(
         }
         copies.push(copy);
     }
-    let rows: Vec<TicketCopy> = copies.iter().cloned().map(TicketCopy::from).collect();
-    let ids = tickets::insert_many(conn, &rows)?;
+    let ids = tickets::insert_many(conn, &copies)?;
     for (copy, id) in copies.iter_mut().zip(&ids) {
         copy.id = *id;
     }
