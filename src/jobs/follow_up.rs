@@ -1,6 +1,7 @@
 //! What the scheduler looks for in the data, and the mails and timeline events it writes.
-//! Each item is handled in its own short transaction: the mark that says "done", the outbox
-//! row(s) and the timeline event commit together, so a crash never sends twice or loses one.
+//! Each item's mark that says "done", its outbox row(s) and its timeline event are written
+//! together (a savepoint), and items commit in short batches (`in_short_transactions`), so a
+//! crash never sends twice or loses one, and a long scan never holds the write lock long.
 
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde_json::{json, Value};
