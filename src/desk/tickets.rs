@@ -726,25 +726,13 @@ pub fn act(
                 action,
                 Some(accepted),
                 |conn, t, _, changes, events| {
-                    // The customer answered: the resolution clock runs again.
-                    targets::resume(conn, mail.settings.timezone, t, changes, now)?;
-                    let state = if accepted {
-                        ProposalState::Accepted
-                    } else {
-                        ProposalState::Rejected
+                    let answer = Answer {
+                        accepted,
+                        comment: comment.clone(),
+                        by: who,
+                        data: json!({ "accepted": accepted }),
                     };
-                    changes.proposal_state = Some(Some(state.as_str().to_owned()));
-                    changes.customer_comment = Some(comment.clone());
-                    changes.awaiting_customer = Some(false);
-                    events.push(event(
-                        t.id,
-                        who,
-                        "customer_response",
-                        "public",
-                        comment,
-                        json!({ "accepted": accepted }),
-                    ));
-                    Ok(())
+                    record_answer(conn, mail, t, changes, events, answer, now)
                 },
             )
         }
@@ -1508,26 +1496,54 @@ pub fn customer_answer(
         Action::CustomerResponse,
         Some(accepted),
         |conn, t, _, changes, events| {
-            targets::resume(conn, mail.settings.timezone, t, changes, now)?;
-            let state = if accepted {
-                ProposalState::Accepted
-            } else {
-                ProposalState::Rejected
+            let answer = Answer {
+                accepted,
+                comment: comment.clone(),
+                by: None,
+                data: json!({ "accepted": accepted, "by": "customer" }),
             };
-            changes.proposal_state = Some(Some(state.as_str().to_owned()));
-            changes.customer_comment = Some(comment.clone());
-            changes.awaiting_customer = Some(false);
-            events.push(event(
-                t.id,
-                None,
-                "customer_response",
-                "public",
-                comment,
-                json!({ "accepted": accepted, "by": "customer" }),
-            ));
-            Ok(())
+            record_answer(conn, mail, t, changes, events, answer, now)
         },
     )
+}
+
+/// The customer's answer to a proposal, recorded by an agent (`by`) or by the customer.
+struct Answer {
+    accepted: bool,
+    comment: Option<String>,
+    by: Option<i64>,
+    data: serde_json::Value,
+}
+
+/// Writes an answer: the resolution clock runs again, the proposal is accepted or rejected,
+/// the ticket no longer waits for the customer, and the timeline says so.
+fn record_answer(
+    conn: &mut DbConnection,
+    mail: &Mailroom,
+    t: &Ticket,
+    changes: &mut TicketChanges,
+    events: &mut Vec<NewEvent>,
+    answer: Answer,
+    now: NaiveDateTime,
+) -> Result<(), AppError> {
+    targets::resume(conn, mail.settings.timezone, t, changes, now)?;
+    let state = if answer.accepted {
+        ProposalState::Accepted
+    } else {
+        ProposalState::Rejected
+    };
+    changes.proposal_state = Some(Some(state.as_str().to_owned()));
+    changes.customer_comment = Some(answer.comment.clone());
+    changes.awaiting_customer = Some(false);
+    events.push(event(
+        t.id,
+        answer.by,
+        "customer_response",
+        "public",
+        answer.comment,
+        answer.data,
+    ));
+    Ok(())
 }
 
 /// The customer rates the help (1–5) after the ticket is resolved; a later rating replaces
