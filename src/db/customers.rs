@@ -67,6 +67,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Customer>> {
         .optional()
 }
 
+/// The customers with these ids (a scheduler batch), in no particular order.
+pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Customer>> {
+    customers::table
+        .filter(customers::id.eq_any(ids))
+        .select(Customer::as_select())
+        .load(conn)
+}
+
 /// The customers any of these contact details already belong to (normalized values).
 pub fn find_by_contacts(
     conn: &mut DbConnection,

@@ -33,6 +33,7 @@ pub mod canned;
 pub mod customers;
 pub mod events;
 pub mod explain;
+pub mod group_commit;
 pub mod outbox;
 pub mod pool;
 pub mod promises;
@@ -68,6 +69,10 @@ static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 /// writes would instead be refused at once with "database is locked" when another connection
 /// committed in between (SQLITE_BUSY_SNAPSHOT), and the whole request would have to be run
 /// again. Inside an open transaction this is a savepoint; on PostgreSQL a plain transaction.
+///
+/// A SQLite database opened through a pool has one writer connection, and `f` runs there,
+/// not on `conn` (see `group_commit`): concurrent writes share one commit. Connections opened
+/// outside a pool queue on a process-wide lock instead.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
@@ -87,6 +92,11 @@ where
     };
     if !outermost_sqlite {
         return conn.transaction(f);
+    }
+    if let DbConnection::Sqlite(sqlite) = conn {
+        if let Some(group) = group_commit::Group::of(sqlite)? {
+            return group.write(f);
+        }
     }
     // SQLite has one writer at a time. Writers of this process queue here, woken in turn,
     // rather than on SQLite's busy handler, which sleeps and retries and so lets an unlucky

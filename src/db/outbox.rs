@@ -32,6 +32,9 @@ pub struct OutboxMail {
     pub locked_until: Option<NaiveDateTime>,
     pub sent_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// The template's language and variables, when the bodies are rendered at sending
+    /// (`Mailroom::fill`); the body columns are then empty.
+    pub template_data: Option<String>,
 }
 
 #[derive(Insertable, Debug, Clone)]
@@ -51,6 +54,7 @@ pub struct NewMail {
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    pub template_data: Option<String>,
 }
 
 /// Queues a mail unless one with the same idempotency key exists; true when queued. Runs in
@@ -76,6 +80,31 @@ pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<
             _,
         )) => Ok(false),
         Err(e) => Err(e),
+    }
+}
+
+/// Queues many mails, skipping those whose idempotency key exists; returns the keys queued.
+/// One statement on PostgreSQL; prepared inserts on SQLite (inside the caller's transaction).
+pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail]) -> QueryResult<Vec<String>> {
+    match conn {
+        DbConnection::Postgres(c) => diesel::insert_into(outbox::table)
+            .values(mails)
+            .on_conflict_do_nothing()
+            .returning(outbox::idempotency_key)
+            .get_results(c),
+        DbConnection::Sqlite(c) => {
+            let mut queued = Vec::with_capacity(mails.len());
+            for mail in mails {
+                let key = diesel::insert_into(outbox::table)
+                    .values(mail)
+                    .on_conflict_do_nothing()
+                    .returning(outbox::idempotency_key)
+                    .get_result::<String>(c)
+                    .optional()?;
+                queued.extend(key);
+            }
+            Ok(queued)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! The connection pool, connection set-up per backend, and the embedded migrations.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -8,6 +9,7 @@ use diesel::r2d2::{self, ManageConnection, R2D2Connection};
 use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+use super::group_commit::Group;
 use super::DbConnection;
 use crate::config::DatabaseUrl;
 
@@ -22,11 +24,14 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 #[derive(Clone, Debug)]
 pub struct Manager {
     url: DatabaseUrl,
+    /// SQLite only: the one writer connection of this pool's database (group commit).
+    group: Option<Arc<Group>>,
 }
 
 impl Manager {
     pub fn new(url: DatabaseUrl) -> Self {
-        Self { url }
+        let group = matches!(url, DatabaseUrl::Sqlite(_)).then(|| Group::new(url.clone()));
+        Self { url, group }
     }
 }
 
@@ -58,7 +63,13 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
-        establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)
+        let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let (Some(group), DbConnection::Sqlite(sqlite)) = (&self.group, &mut conn) {
+            group
+                .register(sqlite)
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {

@@ -136,12 +136,15 @@ pub fn overdue_unalerted(
         .load(conn)
 }
 
-/// Open promises whose manager was told, not yet climbed a level.
-pub fn alerted_not_escalated(conn: &mut DbConnection) -> QueryResult<Vec<Promise>> {
+/// Open promises whose manager was told by `alerted_by`, not yet climbed a level.
+pub fn alerted_not_escalated(
+    conn: &mut DbConnection,
+    alerted_by: NaiveDateTime,
+) -> QueryResult<Vec<Promise>> {
     promises::table
         .filter(promises::status.eq("open"))
-        .filter(promises::overdue_alerted_at.is_not_null())
         .filter(promises::escalation_alerted_at.is_null())
+        .filter(promises::overdue_alerted_at.le(alerted_by))
         .select(Promise::as_select())
         .load(conn)
 }
@@ -179,6 +182,23 @@ pub fn mark(
                 .set(promises::escalation_alerted_at.eq(Some(at)))
                 .execute(conn)
         }
+    }
+}
+
+/// Marks a step done for many promises at once; returns the ids this call marked (those
+/// another app server marked first are left out, as with `mark`).
+pub fn mark_overdue_alerted(
+    conn: &mut DbConnection,
+    ids: &[i64],
+    at: NaiveDateTime,
+) -> QueryResult<Vec<i64>> {
+    let target = promises::table
+        .filter(promises::id.eq_any(ids))
+        .filter(promises::overdue_alerted_at.is_null());
+    let update = diesel::update(target).set(promises::overdue_alerted_at.eq(Some(at)));
+    match conn {
+        DbConnection::Postgres(c) => update.returning(promises::id).get_results(c),
+        DbConnection::Sqlite(c) => update.returning(promises::id).get_results(c),
     }
 }
 

@@ -214,6 +214,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        template_data -> Nullable<Text>,
     }
 }
 

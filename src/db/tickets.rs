@@ -138,6 +138,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Ticket>> {
         .optional()
 }
 
+/// The tickets with these ids (a scheduler batch), in no particular order.
+pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::id.eq_any(ids))
+        .select(Ticket::as_select())
+        .load(conn)
+}
+
 /// Applies `changes` only if the ticket is still at `version` (optimistic locking); the
 /// version moves on by one. `Ok(None)` means someone else changed the ticket first.
 pub fn update_versioned(

@@ -3,13 +3,16 @@
 //! together (a savepoint), and items commit in short batches (`in_short_transactions`), so a
 //! crash never sends twice or loses one, and a long scan never holds the write lock long.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Duration, NaiveDateTime, NaiveTime, TimeZone, Utc};
 use serde_json::{json, Value};
 
 use super::TickReport;
 use crate::config::Locale;
-use crate::db::customers;
+use crate::db::customers::{self, Customer};
 use crate::db::events::{self, NewEvent};
+use crate::db::outbox::{self, NewMail};
 use crate::db::promises::{self, FollowUpStep, Promise};
 use crate::db::tickets::{self as ticket_db, Ticket, TicketChanges};
 use crate::db::users::{self, User};
@@ -95,40 +98,69 @@ fn recipient(user: &User) -> Recipient {
     }
 }
 
-/// Who hears about `agent`'s missed promises: their manager, or every manager, or (with no
-/// managers at all) the admins.
-fn managers_of(conn: &mut DbConnection, agent: Option<&User>) -> Result<Vec<User>, AppError> {
-    if let Some(manager_id) = agent.and_then(|a| a.manager_id) {
-        if let Some(manager) = users::find(conn, manager_id)?.filter(|m| m.active) {
-            return Ok(vec![manager]);
-        }
-    }
-    let all = users::list(conn)?;
-    let managers: Vec<User> = all
-        .iter()
-        .filter(|u| u.active && u.role() == Role::Manager)
-        .cloned()
-        .collect();
-    if !managers.is_empty() {
-        return Ok(managers);
-    }
-    Ok(all
-        .into_iter()
-        .filter(|u| u.active && u.role() == Role::Admin)
-        .collect())
-}
+/// Everyone on the desk, loaded once per pass: a shop has tens of users, and a pass may touch
+/// tens of thousands of promises.
+struct People(Vec<User>);
 
-/// One level above `manager`: their own manager, or the admins.
-fn above(conn: &mut DbConnection, manager: &User) -> Result<Vec<User>, AppError> {
-    if let Some(id) = manager.manager_id {
-        if let Some(up) = users::find(conn, id)?.filter(|u| u.active) {
-            return Ok(vec![up]);
+impl People {
+    fn load(conn: &mut DbConnection) -> Result<Self, AppError> {
+        Ok(Self(users::list(conn)?))
+    }
+
+    fn find(&self, id: i64) -> Option<&User> {
+        self.0.iter().find(|u| u.id == id)
+    }
+
+    /// Who hears about `agent`'s missed promises: their manager, or every manager, or (with
+    /// no managers at all) the admins.
+    fn managers_of(&self, agent: Option<&User>) -> Vec<User> {
+        if let Some(manager) = agent
+            .and_then(|a| a.manager_id)
+            .and_then(|id| self.find(id))
+            .filter(|m| m.active)
+        {
+            return vec![manager.clone()];
+        }
+        let active = |role: Role| -> Vec<User> {
+            self.0
+                .iter()
+                .filter(|u| u.active && u.role() == role)
+                .cloned()
+                .collect()
+        };
+        let managers = active(Role::Manager);
+        if managers.is_empty() {
+            active(Role::Admin)
+        } else {
+            managers
         }
     }
-    Ok(users::list(conn)?
-        .into_iter()
-        .filter(|u| u.active && u.role() == Role::Admin && u.id != manager.id)
-        .collect())
+
+    /// One level above `manager`: their own manager, or the admins.
+    fn above(&self, manager: &User) -> Vec<User> {
+        if let Some(up) = manager
+            .manager_id
+            .and_then(|id| self.find(id))
+            .filter(|u| u.active)
+        {
+            return vec![up.clone()];
+        }
+        self.0
+            .iter()
+            .filter(|u| u.active && u.role() == Role::Admin && u.id != manager.id)
+            .cloned()
+            .collect()
+    }
+
+    /// Who holds a promise now: the ticket's assignee, else whoever made it.
+    fn holder(&self, ticket: &Ticket, promise: &Promise) -> Option<User> {
+        self.find(ticket.assignee_id.unwrap_or(promise.promised_by))
+            .cloned()
+    }
+
+    fn name(&self, id: i64) -> String {
+        self.find(id).map(|u| u.name.clone()).unwrap_or_default()
+    }
 }
 
 fn system_event(
@@ -151,6 +183,7 @@ fn system_event(
 
 struct Context<'a> {
     mailroom: &'a Mailroom,
+    people: People,
     calendar: Calendar,
     knobs: FollowUpSettings,
     now: DateTime<Utc>,
@@ -169,17 +202,21 @@ impl Context<'_> {
     /// The common variables of a mail about a ticket.
     fn ticket_data(&self, conn: &mut DbConnection, ticket: &Ticket) -> Result<Value, AppError> {
         let customer = customers::find(conn, ticket.customer_id)?;
-        let contact = customer.as_ref().and_then(|c| {
+        Ok(self.ticket_data_with(ticket, customer.as_ref()))
+    }
+
+    fn ticket_data_with(&self, ticket: &Ticket, customer: Option<&Customer>) -> Value {
+        let contact = customer.and_then(|c| {
             c.whatsapp
                 .clone()
                 .or(c.phone.clone())
                 .or(c.email.clone())
                 .or(c.instagram.clone().map(|h| format!("@{h}")))
         });
-        Ok(json!({
+        json!({
             "ticket": { "number": ticket_number(ticket.id), "subject": ticket.subject, "url": self.mailroom.ticket_url(ticket.id), "stage": ticket.stage },
-            "customer": { "name": customer.map(|c| c.name).unwrap_or_default(), "contact": contact.unwrap_or_default() },
-        }))
+            "customer": { "name": customer.map(|c| c.name.as_str()).unwrap_or_default(), "contact": contact.unwrap_or_default() },
+        })
     }
 }
 
@@ -191,6 +228,7 @@ pub fn scan(pool: &DbPool, mailroom: &Mailroom, now: DateTime<Utc>) -> anyhow::R
     let knobs = FollowUpSettings::load(conn).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ctx = Context {
         mailroom,
+        people: People::load(conn)?,
         calendar,
         knobs,
         now,
@@ -243,27 +281,17 @@ fn in_short_transactions<T>(
     Ok(())
 }
 
-fn holder(
-    conn: &mut DbConnection,
-    ticket: &Ticket,
-    promise: &Promise,
-) -> Result<Option<User>, AppError> {
-    Ok(users::find(
-        conn,
-        ticket.assignee_id.unwrap_or(promise.promised_by),
-    )?)
-}
-
 fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let now = ctx.now.naive_utc();
-    let due = promises::due_for_reminder(conn, now, horizon(ctx, ctx.knobs.reminder_lead_minutes))?;
+    let due: Vec<Promise> =
+        promises::due_for_reminder(conn, now, horizon(ctx, ctx.knobs.reminder_lead_minutes))?
+            .into_iter()
+            .filter(|p| {
+                ctx.calendar.minutes_between(ctx.now, p.due_at.and_utc())
+                    <= ctx.knobs.reminder_lead_minutes
+            })
+            .collect();
     in_short_transactions(conn, &due, |conn, promise| {
-        let left = ctx
-            .calendar
-            .minutes_between(ctx.now, promise.due_at.and_utc());
-        if left > ctx.knobs.reminder_lead_minutes {
-            return Ok(());
-        }
         let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
             return Ok(());
         };
@@ -271,11 +299,9 @@ fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppEr
             if promises::mark(conn, promise.id, FollowUpStep::Reminded, now)? == 0 {
                 return Ok(());
             }
-            if let Some(agent) = holder(conn, &ticket, promise)?.filter(|u| u.active) {
+            if let Some(agent) = ctx.people.holder(&ticket, promise).filter(|u| u.active) {
                 let to = recipient(&agent);
-                let promiser = users::find(conn, promise.promised_by)?
-                    .map(|u| u.name)
-                    .unwrap_or_default();
+                let promiser = ctx.people.name(promise.promised_by);
                 let mut data = ctx.ticket_data(conn, &ticket)?;
                 data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser });
                 ctx.mailroom.enqueue(
@@ -303,79 +329,153 @@ fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppEr
     })
 }
 
+/// One overdue promise's alert, composed (mails rendered) before any write lock is taken.
+struct OverdueAlert {
+    promise_id: i64,
+    ticket_id: Option<i64>,
+    /// Each manager's id and mail.
+    mails: Vec<(i64, NewMail)>,
+    body: String,
+}
+
+/// The managers' alerts for promises past due, in batches: one read of the batch's promises,
+/// tickets and customers; the mails rendered outside any transaction; then each 200 alerts
+/// written in one short transaction (marks, outbox rows and timeline events, each a single
+/// statement on PostgreSQL). Each alert exactly once: a promise another app server marked
+/// first is skipped, and a mail key that exists is not queued again.
 fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
+    const BATCH: i64 = 2000;
+    const WRITE: usize = 200;
     let now = ctx.now.naive_utc();
     loop {
-        // Batches keep each write short, so intake never waits long behind a big scan.
-        let batch = promises::overdue_unalerted(conn, now, 500)?;
+        let batch = promises::overdue_unalerted(conn, now, BATCH)?;
         if batch.is_empty() {
             return Ok(());
         }
-        in_short_transactions(conn, &batch, |conn, promise| {
-            let ticket = ticket_db::find(conn, promise.ticket_id)?;
-            crate::db::write(conn, |conn| -> Result<(), AppError> {
-                if promises::mark(conn, promise.id, FollowUpStep::OverdueAlerted, now)? == 0 {
-                    return Ok(());
-                }
-                let Some(ticket) = ticket else { return Ok(()) };
-                let agent = holder(conn, &ticket, promise)?;
-                let promiser = users::find(conn, promise.promised_by)?
-                    .map(|u| u.name)
-                    .unwrap_or_default();
-                let managers = managers_of(conn, agent.as_ref())?;
-                let late = (now - promise.due_at).num_minutes();
-                let mut sent_to = Vec::new();
-                for manager in &managers {
-                    let to = recipient(manager);
-                    let mut data = ctx.ticket_data(conn, &ticket)?;
-                    data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser, "overdue_by": format_duration(late, to.locale) });
-                    data["agent"] = json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
-                    let key = format!("overdue:promise:{}:to:{}", promise.id, manager.id);
-                    if ctx.mailroom.enqueue(
-                        conn,
-                        &key,
-                        "promise_overdue",
-                        &to,
-                        Some(ticket.id),
-                        data,
-                    )? {
-                        sent_to.push(manager.id);
-                    }
-                }
-                let body = format!(
-                    "{} ({})",
-                    promise.what,
-                    ctx.when(promise.due_at, Locale::En)
-                );
-                events::append(
-                    conn,
-                    &system_event(
-                        ticket.id,
-                        "overdue_alert_sent",
-                        Some(body),
-                        json!({ "promise_id": promise.id, "to": sent_to }),
-                        now,
-                    ),
-                )?;
-                ctx.report.overdue_alerts += 1;
-                Ok(())
+        let ticket_ids: Vec<i64> = batch.iter().map(|p| p.ticket_id).collect();
+        let tickets: HashMap<i64, Ticket> = ticket_db::find_many(conn, &ticket_ids)?
+            .into_iter()
+            .map(|t| (t.id, t))
+            .collect();
+        let customer_ids: Vec<i64> = tickets.values().map(|t| t.customer_id).collect();
+        let customers: HashMap<i64, Customer> = customers::find_many(conn, &customer_ids)?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+        let alerts = batch
+            .iter()
+            .map(|promise| {
+                let ticket = tickets.get(&promise.ticket_id);
+                let customer = ticket.and_then(|t| customers.get(&t.customer_id));
+                compose_overdue(ctx, promise, ticket, customer)
             })
-        })?;
+            .collect::<Result<Vec<_>, AppError>>()?;
+        for chunk in alerts.chunks(WRITE) {
+            let written = crate::db::write(conn, |conn| write_overdue(conn, chunk, now))?;
+            ctx.report.overdue_alerts += written;
+        }
     }
+}
+
+fn compose_overdue(
+    ctx: &Context<'_>,
+    promise: &Promise,
+    ticket: Option<&Ticket>,
+    customer: Option<&Customer>,
+) -> Result<OverdueAlert, AppError> {
+    let now = ctx.now.naive_utc();
+    let mut alert = OverdueAlert {
+        promise_id: promise.id,
+        ticket_id: ticket.map(|t| t.id),
+        mails: Vec::new(),
+        body: format!(
+            "{} ({})",
+            promise.what,
+            ctx.when(promise.due_at, Locale::En)
+        ),
+    };
+    let Some(ticket) = ticket else {
+        return Ok(alert);
+    };
+    let agent = ctx.people.holder(ticket, promise);
+    let promiser = ctx.people.name(promise.promised_by);
+    let late = (now - promise.due_at).num_minutes();
+    let common = ctx.ticket_data_with(ticket, customer);
+    for manager in ctx.people.managers_of(agent.as_ref()) {
+        let to = recipient(&manager);
+        let mut data = common.clone();
+        data["promise"] = json!({ "what": promise.what, "due": ctx.when(promise.due_at, to.locale), "promised_by": promiser, "overdue_by": format_duration(late, to.locale) });
+        data["agent"] =
+            json!({ "name": agent.as_ref().map(|a| a.name.clone()).unwrap_or_default() });
+        let key = format!("overdue:promise:{}:to:{}", promise.id, manager.id);
+        let mail = ctx
+            .mailroom
+            .compose(&key, "promise_overdue", &to, Some(ticket.id), data)?;
+        alert.mails.push((manager.id, mail));
+    }
+    Ok(alert)
+}
+
+/// Writes composed alerts: marks the promises, queues the mails of those this call marked,
+/// and records each on its ticket's timeline. Returns how many alerts were written.
+fn write_overdue(
+    conn: &mut DbConnection,
+    alerts: &[OverdueAlert],
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
+    let ids: Vec<i64> = alerts.iter().map(|a| a.promise_id).collect();
+    let marked: HashSet<i64> = promises::mark_overdue_alerted(conn, &ids, now)?
+        .into_iter()
+        .collect();
+    let ours: Vec<&OverdueAlert> = alerts
+        .iter()
+        .filter(|a| marked.contains(&a.promise_id) && a.ticket_id.is_some())
+        .collect();
+    let mails: Vec<NewMail> = ours
+        .iter()
+        .flat_map(|a| a.mails.iter().map(|(_, mail)| mail.clone()))
+        .collect();
+    let queued: HashSet<String> = outbox::insert_new(conn, &mails)?.into_iter().collect();
+    let events: Vec<NewEvent> = ours
+        .iter()
+        .filter_map(|a| {
+            let sent_to: Vec<i64> = a
+                .mails
+                .iter()
+                .filter(|(_, mail)| queued.contains(&mail.idempotency_key))
+                .map(|(manager, _)| *manager)
+                .collect();
+            Some(system_event(
+                a.ticket_id?,
+                "overdue_alert_sent",
+                Some(a.body.clone()),
+                json!({ "promise_id": a.promise_id, "to": sent_to }),
+                now,
+            ))
+        })
+        .collect();
+    events::append_many(conn, &events)?;
+    Ok(events.len())
 }
 
 fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let now = ctx.now.naive_utc();
-    let alerted = promises::alerted_not_escalated(conn)?;
-    in_short_transactions(conn, &alerted, |conn, promise| {
+    // Business minutes never outnumber the clock's, so only promises alerted at least that
+    // many clock minutes ago can be due to climb; the calendar decides among those.
+    let alerted_by = now - Duration::minutes(ctx.knobs.escalate_after_minutes);
+    let due: Vec<Promise> = promises::alerted_not_escalated(conn, alerted_by)?
+        .into_iter()
+        .filter(|p| {
+            p.overdue_alerted_at.is_some_and(|at| {
+                ctx.calendar.minutes_between(at.and_utc(), ctx.now)
+                    >= ctx.knobs.escalate_after_minutes
+            })
+        })
+        .collect();
+    in_short_transactions(conn, &due, |conn, promise| {
         let Some(alerted) = promise.overdue_alerted_at else {
             return Ok(());
         };
-        if ctx.calendar.minutes_between(alerted.and_utc(), ctx.now)
-            < ctx.knobs.escalate_after_minutes
-        {
-            return Ok(());
-        }
         let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
             return Ok(());
         };
@@ -383,13 +483,11 @@ fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError>
             if promises::mark(conn, promise.id, FollowUpStep::Escalated, now)? == 0 {
                 return Ok(());
             }
-            let agent = holder(conn, &ticket, promise)?;
-            let promiser = users::find(conn, promise.promised_by)?
-                .map(|u| u.name)
-                .unwrap_or_default();
+            let agent = ctx.people.holder(&ticket, promise);
+            let promiser = ctx.people.name(promise.promised_by);
             let mut sent_to = Vec::new();
-            for manager in managers_of(conn, agent.as_ref())? {
-                for up in above(conn, &manager)? {
+            for manager in ctx.people.managers_of(agent.as_ref()) {
+                for up in ctx.people.above(&manager) {
                     let to = recipient(&up);
                     let late = (now - promise.due_at).num_minutes();
                     let mut data = ctx.ticket_data(conn, &ticket)?;
@@ -443,7 +541,19 @@ impl Target {
 
 fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let h = horizon(ctx, ctx.knobs.target_warning_minutes);
-    let first = ticket_db::first_response_candidates(conn, h)?;
+    // Only tickets with something to do: breached now, or due for their warning.
+    let acts = |ctx: &Context<'_>, due: Option<NaiveDateTime>, warned: bool| {
+        due.is_some_and(|due| {
+            due <= ctx.now.naive_utc()
+                || (!warned
+                    && ctx.calendar.minutes_between(ctx.now, due.and_utc())
+                        <= ctx.knobs.target_warning_minutes)
+        })
+    };
+    let first: Vec<Ticket> = ticket_db::first_response_candidates(conn, h)?
+        .into_iter()
+        .filter(|t| acts(ctx, t.first_response_due_at, t.first_response_warned))
+        .collect();
     in_short_transactions(conn, &first, |conn, ticket| {
         check_target(
             conn,
@@ -454,7 +564,10 @@ fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), A
             ticket.first_response_warned,
         )
     })?;
-    let resolution = ticket_db::resolution_candidates(conn, h)?;
+    let resolution: Vec<Ticket> = ticket_db::resolution_candidates(conn, h)?
+        .into_iter()
+        .filter(|t| acts(ctx, t.resolution_due_at, t.resolution_warned))
+        .collect();
     in_short_transactions(conn, &resolution, |conn, ticket| {
         check_target(
             conn,
@@ -477,10 +590,10 @@ fn check_target(
 ) -> Result<(), AppError> {
     let Some(due) = due else { return Ok(()) };
     let now = ctx.now.naive_utc();
-    let agent = match ticket.assignee_id {
-        Some(id) => users::find(conn, id)?,
-        None => None,
-    };
+    let agent = ticket
+        .assignee_id
+        .and_then(|id| ctx.people.find(id))
+        .cloned();
     if due <= now {
         return crate::db::write(conn, |conn| {
             let mut flags = TicketChanges::default();
@@ -492,7 +605,7 @@ fn check_target(
                 return Ok(());
             }
             let mut sent_to = Vec::new();
-            for manager in managers_of(conn, agent.as_ref())? {
+            for manager in ctx.people.managers_of(agent.as_ref()) {
                 let to = recipient(&manager);
                 let mut data = ctx.ticket_data(conn, ticket)?;
                 data["target"] = json!({ "kind": target.kind(), "due": ctx.when(due, to.locale) });

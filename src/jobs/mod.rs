@@ -44,7 +44,7 @@ pub async fn tick(
     report.mail = dispatch_with_lease(
         pool,
         mailer,
-        &mailroom.settings.mail_from,
+        mailroom,
         worker,
         now.naive_utc(),
         mailroom.settings.mail_lease,

@@ -6,7 +6,9 @@
 use chrono::{Duration, NaiveDateTime};
 
 use super::transport::Mailer;
-use crate::db::{outbox, DbPool};
+use super::Mailroom;
+use crate::db::pool::PooledConnection;
+use crate::db::{outbox, DbConnection, DbPool};
 
 pub const MAX_ATTEMPTS: i32 = 8;
 /// The default lease (TANGGAP_MAIL_LEASE_SECONDS): long past the SMTP timeout, so a slow send
@@ -40,18 +42,18 @@ enum Outcome {
 pub async fn dispatch(
     pool: &DbPool,
     mailer: &Mailer,
-    from: &str,
+    mailroom: &Mailroom,
     worker: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<DispatchReport> {
-    dispatch_with_lease(pool, mailer, from, worker, now, LEASE).await
+    dispatch_with_lease(pool, mailer, mailroom, worker, now, LEASE).await
 }
 
 /// `dispatch` holding each claimed mail for `lease` (the configured TANGGAP_MAIL_LEASE_SECONDS).
 pub async fn dispatch_with_lease(
     pool: &DbPool,
     mailer: &Mailer,
-    from: &str,
+    mailroom: &Mailroom,
     worker: &str,
     now: NaiveDateTime,
     lease: Duration,
@@ -60,14 +62,20 @@ pub async fn dispatch_with_lease(
     // queued at the real time), and a pass ahead of the clock sends what is due by then.
     let now = now.max(crate::db::now());
     let mut report = DispatchReport::default();
+    // One connection for the whole pass, moved into each blocking step and back (a checkout
+    // per mail cost a validity query each time).
+    let mut conn = {
+        let pool = pool.clone();
+        tokio::task::spawn_blocking(move || pool.get()).await??
+    };
     loop {
-        let (pool2, worker2) = (pool.clone(), worker.to_owned());
-        let claimed = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let mut conn = pool2.get()?;
+        let worker2 = worker.to_owned();
+        let claimed;
+        (conn, claimed) = blocking(conn, move |conn| {
             // Leases run on the wall clock, whatever time the pass is "as of".
             let wall = crate::db::now();
             Ok(outbox::claim(
-                &mut conn,
+                conn,
                 &worker2,
                 now,
                 wall,
@@ -75,7 +83,7 @@ pub async fn dispatch_with_lease(
                 BATCH,
             )?)
         })
-        .await??;
+        .await?;
         if claimed.is_empty() {
             return Ok(report);
         }
@@ -85,20 +93,26 @@ pub async fn dispatch_with_lease(
         // most the one in flight.
         let mut previous: Option<Attempt> = None;
         for mail in claimed {
-            let (outcome, still_ours) =
-                settle_and_renew(pool, worker, previous.take(), Some(mail.id), now, lease).await?;
+            let (outcome, still_ours);
+            (conn, (outcome, still_ours)) =
+                settle_and_renew(conn, worker, previous.take(), Some(mail.id), now, lease).await?;
             report.count(outcome);
             if !still_ours {
                 continue;
             }
-            let result = mailer.send(from, &mail).await;
+            let (id, attempts) = (mail.id, mail.attempts);
+            let result = match mailroom.fill(mail) {
+                Ok(mail) => mailer.send(&mailroom.settings.mail_from, &mail).await,
+                Err(error) => Err(format!("{error:#}")),
+            };
             previous = Some(Attempt {
-                id: mail.id,
-                attempts: mail.attempts,
+                id,
+                attempts,
                 result,
             });
         }
-        let (outcome, _) = settle_and_renew(pool, worker, previous, None, now, lease).await?;
+        let outcome;
+        (conn, (outcome, _)) = settle_and_renew(conn, worker, previous, None, now, lease).await?;
         report.count(outcome);
     }
 }
@@ -121,23 +135,37 @@ impl DispatchReport {
     }
 }
 
+/// Runs `f` on `conn` on a blocking thread, and hands the connection back.
+async fn blocking<T, F>(conn: PooledConnection, f: F) -> anyhow::Result<(PooledConnection, T)>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut DbConnection) -> anyhow::Result<T> + Send + 'static,
+{
+    let (conn, result) = tokio::task::spawn_blocking(move || {
+        let mut conn = conn;
+        let result = f(&mut conn);
+        (conn, result)
+    })
+    .await?;
+    Ok((conn, result?))
+}
+
 /// In one transaction: records `previous`'s outcome, and extends the lease on `next` (false
 /// when the lease was lost: it ran out and another worker took the mail).
 async fn settle_and_renew(
-    pool: &DbPool,
+    conn: PooledConnection,
     worker: &str,
     previous: Option<Attempt>,
     next: Option<i64>,
     now: NaiveDateTime,
     lease: Duration,
-) -> anyhow::Result<(Option<Outcome>, bool)> {
+) -> anyhow::Result<(PooledConnection, (Option<Outcome>, bool))> {
     if previous.is_none() && next.is_none() {
-        return Ok((None, false));
+        return Ok((conn, (None, false)));
     }
-    let (pool, worker) = (pool.clone(), worker.to_owned());
-    tokio::task::spawn_blocking(move || -> anyhow::Result<(Option<Outcome>, bool)> {
-        let mut conn = pool.get()?;
-        crate::db::write(&mut conn, |conn| -> anyhow::Result<_> {
+    let worker = worker.to_owned();
+    blocking(conn, move |conn| {
+        crate::db::write(conn, |conn| -> anyhow::Result<_> {
             let outcome = match &previous {
                 None => None,
                 Some(Attempt { id, result: Ok(()), .. }) => {
@@ -158,7 +186,7 @@ async fn settle_and_renew(
             Ok((outcome, still_ours))
         })
     })
-    .await?
+    .await
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use crate::config::{Locale, Settings};
-use crate::db::outbox::{self, NewMail};
+use crate::db::outbox::{self, NewMail, OutboxMail};
 use crate::db::{self, DbConnection};
 use templates::EmailTemplates;
 
@@ -90,6 +90,20 @@ impl Mailroom {
         if outbox::key_exists(conn, key)? {
             return Ok(false);
         }
+        let mail = self.compose(key, kind, to, ticket_id, data)?;
+        Ok(outbox::insert_if_absent(conn, &mail)?)
+    }
+
+    /// Renders `kind` for `to` into an outbox row keyed `key`, without writing it (a batch
+    /// renders before it takes the write lock, then queues with `outbox::insert_new`).
+    pub fn compose(
+        &self,
+        key: &str,
+        kind: &str,
+        to: &Recipient,
+        ticket_id: Option<i64>,
+        data: Value,
+    ) -> Result<NewMail, crate::error::AppError> {
         let mut data = data;
         if let Some(map) = data.as_object_mut() {
             map.insert("shop".into(), json!({ "name": self.settings.shop_name }));
@@ -98,19 +112,25 @@ impl Mailroom {
                 json!({ "name": to.name.clone().unwrap_or_else(|| to.address.clone()) }),
             );
         }
-        let rendered = self.templates.render(kind, to.locale, &data).map_err(|e| {
-            crate::error::AppError::Internal(e.context(format!("rendering {kind}")))
-        })?;
+        // The subject now (the outbox lists it); the bodies when the mail is sent, from the
+        // variables kept with it (`fill`), so a large pass writes small rows.
+        let subject = self
+            .templates
+            .subject(kind, to.locale, &data)
+            .map_err(|e| {
+                crate::error::AppError::Internal(e.context(format!("rendering {kind}")))
+            })?;
+        let template_data = json!({ "locale": to.locale.as_str(), "data": data }).to_string();
         let now = db::now();
-        let mail = NewMail {
+        Ok(NewMail {
             idempotency_key: key.to_owned(),
             kind: kind.to_owned(),
             ticket_id,
             to_address: to.address.clone(),
             to_name: to.name.clone(),
-            subject: rendered.subject,
-            text_body: rendered.text,
-            html_body: rendered.html,
+            subject,
+            text_body: String::new(),
+            html_body: String::new(),
             message_id: format!(
                 "<{}.{}@{}>",
                 kind.replace('_', "-"),
@@ -122,7 +142,27 @@ impl Mailroom {
             attempts: 0,
             next_attempt_at: now,
             created_at: now,
+            template_data: Some(template_data),
+        })
+    }
+
+    /// Renders the bodies of a mail queued with its template variables (mails queued before
+    /// bodies were deferred carry theirs already and pass through unchanged).
+    pub fn fill(&self, mut mail: OutboxMail) -> anyhow::Result<OutboxMail> {
+        let Some(stored) = mail.template_data.as_deref() else {
+            return Ok(mail);
         };
-        Ok(outbox::insert_if_absent(conn, &mail)?)
+        let stored: Value = serde_json::from_str(stored)?;
+        let locale = stored["locale"]
+            .as_str()
+            .and_then(Locale::parse)
+            .unwrap_or(Locale::Id);
+        let rendered = self
+            .templates
+            .render(&mail.kind, locale, &stored["data"])
+            .map_err(|e| e.context(format!("rendering {}", mail.kind)))?;
+        mail.text_body = rendered.text;
+        mail.html_body = rendered.html;
+        Ok(mail)
     }
 }

@@ -8,7 +8,7 @@
 //! socket itself and hands it to lettre's SMTP client. STARTTLS, authentication and the
 //! timeouts behave as with lettre's transport; `smtps://` still uses lettre's transport.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
@@ -30,8 +30,14 @@ pub struct DirectSmtp {
     credentials: Option<Credentials>,
     hello: ClientId,
     timeout: Duration,
-    connection: Mutex<Option<AsyncSmtpConnection>>,
+    /// The kept connection and when it last carried a mail.
+    connection: Mutex<Option<(AsyncSmtpConnection, Instant)>>,
 }
+
+/// A connection that carried a mail this recently is used without a NOOP first (one round
+/// trip less per mail in a busy pass); should it fail anyway, the mail is sent once more on a
+/// new connection.
+const RECENT: Duration = Duration::from_secs(1);
 
 impl DirectSmtp {
     /// From an `smtp://[user:password@]host[:port][/hello-name][?tls=opportunistic|required]`
@@ -119,15 +125,35 @@ impl DirectSmtp {
     /// the old one no longer answers. After any failure the connection is dropped.
     pub async fn send(&self, message: &Message) -> Result<(), String> {
         let mut slot = self.connection.lock().await;
+        let unchecked = slot
+            .as_ref()
+            .is_some_and(|(_, used)| used.elapsed() < RECENT);
+        match self.send_on(&mut slot, message, unchecked).await {
+            // The server never answered (the unchecked connection had gone away); a timeout
+            // is not retried here, as the server may have taken the mail.
+            Err((_, false)) if unchecked => self.send_on(&mut slot, message, false).await,
+            result => result,
+        }
+        .map_err(|(error, _)| error)
+    }
+
+    async fn send_on(
+        &self,
+        slot: &mut Option<(AsyncSmtpConnection, Instant)>,
+        message: &Message,
+        unchecked: bool,
+    ) -> Result<(), (String, bool)> {
         let alive = match slot.as_mut() {
-            Some(conn) => conn.test_connected().await,
+            Some(_) if unchecked => true,
+            Some((conn, _)) => conn.test_connected().await,
             None => false,
         };
         if !alive {
-            *slot = Some(self.connect().await?);
+            let conn = self.connect().await.map_err(|e| (e, false))?;
+            *slot = Some((conn, Instant::now()));
         }
-        let Some(conn) = slot.as_mut() else {
-            return Err("no SMTP connection".into());
+        let Some((conn, used)) = slot.as_mut() else {
+            return Err(("no SMTP connection".into(), false));
         };
         let sent = tokio::time::timeout(
             self.timeout,
@@ -135,14 +161,18 @@ impl DirectSmtp {
         )
         .await;
         match sent {
-            Ok(Ok(_)) => Ok(()),
+            Ok(Ok(_)) => {
+                *used = Instant::now();
+                Ok(())
+            }
             Ok(Err(e)) => {
                 *slot = None;
-                Err(e.to_string())
+                let answered = e.is_transient() || e.is_permanent() || e.is_response();
+                Err((e.to_string(), answered))
             }
             Err(_) => {
                 *slot = None;
-                Err("sending to the SMTP server timed out".into())
+                Err(("sending to the SMTP server timed out".into(), true))
             }
         }
     }

@@ -95,9 +95,16 @@ impl EmailTemplates {
         Ok(Self { plain, html })
     }
 
-    pub fn render(&self, kind: &str, locale: Locale, data: &Value) -> anyhow::Result<Rendered> {
+    /// The subject line alone (queued mails store it; their bodies are rendered when sent).
+    pub fn subject(&self, kind: &str, locale: Locale, data: &Value) -> anyhow::Result<String> {
         let lang = locale.as_str();
         let subject = self.plain.render(&format!("{lang}/{kind}.subject"), data)?;
+        Ok(one_line(&subject))
+    }
+
+    pub fn render(&self, kind: &str, locale: Locale, data: &Value) -> anyhow::Result<Rendered> {
+        let lang = locale.as_str();
+        let subject = self.subject(kind, locale, data)?;
         let text = self.plain.render(&format!("{lang}/{kind}.text"), data)?;
         let body = self.html.render(&format!("{lang}/{kind}.html"), data)?;
         let mut layout_data = data.clone();
@@ -106,7 +113,7 @@ impl EmailTemplates {
         }
         let html = self.html.render(&format!("{lang}/layout"), &layout_data)?;
         Ok(Rendered {
-            subject: one_line(&subject),
+            subject,
             text,
             html,
         })

@@ -335,19 +335,18 @@ async fn two_dispatchers_send_every_mail_once(backend: Backend) {
     let second_pool = tanggap::db::connect_pool(&app.state.settings.database_url, 4).unwrap();
     let second_mailer =
         tanggap::mail::transport::Mailer::from_settings(&app.state.settings).unwrap();
-    let from = app.state.settings.mail_from.clone();
     let (a, b) = tokio::join!(
         tanggap::mail::dispatch::dispatch(
             &app.pool,
             &app.state.mailer,
-            &from,
+            &app.state.mailroom,
             "server-a",
             now.naive_utc()
         ),
         tanggap::mail::dispatch::dispatch(
             &second_pool,
             &second_mailer,
-            &from,
+            &app.state.mailroom,
             "server-b",
             now.naive_utc()
         ),
