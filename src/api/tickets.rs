@@ -170,7 +170,10 @@ pub async fn list(
             if !q.trim().is_empty() {
                 filter.ids = Some(match crate::domain::parse_ticket_number(&q) {
                     Some(id) => vec![id],
-                    None => search::matching_ids(conn, &q, filter.before_id, 1000)?,
+                    None => {
+                        let wanted = filter.search_hits_wanted(limit);
+                        search::matching_ids(conn, &q, filter.before_id, wanted)?
+                    }
                 });
             }
             let tickets = ticket_db::list(conn, &filter, limit)?;

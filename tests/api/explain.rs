@@ -5,6 +5,7 @@
 //! as a desk runs) plans as for a big table. The data: `demo-data` tickets in every stage.
 
 use diesel::connection::SimpleConnection;
+use tanggap::db::search;
 use tanggap::db::tickets::{queue_plans, TicketFilter};
 use tanggap::db::DbConnection;
 use tanggap::pages::queue::{tab_filter, COUNT_CAP, TABS};
@@ -162,3 +163,78 @@ async fn no_tab_scans_the_whole_table(app: TestApp) {
 }
 
 crate::backend_tests!(no_tab_scans_the_whole_table);
+
+/// Whether a search plan line reads all of `ticket_search` or computes the tsvector per row.
+fn search_scans(line: &str) -> bool {
+    line.contains("Seq Scan on ticket_search") || line.contains("to_tsvector")
+}
+
+/// Search reads the stored `vector` and its GIN index. On PostgreSQL no plan computes
+/// `to_tsvector` per row (at a million tickets that walk cost 75 ms for a common word) or reads
+/// the whole table, and a rare word is looked up in the GIN index. A common word may still be
+/// answered by walking ids backwards up to the LIMIT: its newest matches are near the top, and
+/// fetching all its matches through the index first is 100 times slower (see `db::search`).
+async fn search_uses_the_index(app: TestApp) {
+    let settings = app.state.settings.clone();
+    let mut conn = app.conn();
+    tanggap::demo::fill(&mut conn, &settings, 1_500, Some(100), &mut |_| {}).unwrap();
+    let newest = tanggap::db::tickets::list(&mut conn, &TicketFilter::default(), 1)
+        .unwrap()
+        .first()
+        .expect("demo tickets")
+        .id;
+    if let DbConnection::Postgres(_) = &mut *conn {
+        conn.batch_execute("ANALYZE; SET enable_seqscan = off;")
+            .unwrap();
+    }
+    // (words, a later page, rare: must be looked up in the index)
+    let searches = [
+        ("jahitan", None, false),
+        ("paket rusak", None, false),
+        ("jahitan", Some(newest - 100), false),
+        ("zzzzzz", None, true),
+        ("zzzzzz", Some(newest - 100), true),
+    ];
+    for (words, before_id, rare) in searches {
+        let plan = search::plan(&mut conn, words, before_id, 1000).unwrap();
+        assert!(!plan.is_empty(), "no plan for {words:?}");
+        let uses_index = match &mut *conn {
+            DbConnection::Postgres(_) => plan
+                .iter()
+                .any(|l| l.contains("Bitmap Index Scan on ticket_search_vector_idx")),
+            // FTS5 answers MATCH through its own index: "VIRTUAL TABLE INDEX".
+            DbConnection::Sqlite(_) => plan.iter().any(|l| l.contains("VIRTUAL TABLE INDEX")),
+        };
+        assert!(
+            (uses_index || !rare) && !plan.iter().any(|l| search_scans(l)),
+            "search for {words:?} before {before_id:?} scans:\n{}",
+            plan.join("\n")
+        );
+    }
+    // The checks themselves can fail: the old query (the tsvector computed from `document`)
+    // shows the computation, and without bitmap scans PostgreSQL cannot read a GIN index.
+    if let DbConnection::Postgres(_) = &mut *conn {
+        let computed = tanggap::db::explain::plan(
+            &mut conn,
+            diesel::sql_query(
+                "SELECT ticket_id FROM ticket_search \
+                 WHERE to_tsvector('simple', document) @@ to_tsquery('simple', 'jahitan') \
+                 ORDER BY ticket_id DESC LIMIT 1000",
+            ),
+        )
+        .unwrap();
+        assert!(
+            computed.iter().any(|l| search_scans(l)),
+            "expected the computed tsvector to show: {computed:?}"
+        );
+        conn.batch_execute("SET enable_bitmapscan = off;").unwrap();
+        let plan = search::plan(&mut conn, "zzzzzz", None, 1000).unwrap();
+        conn.batch_execute("RESET enable_bitmapscan;").unwrap();
+        assert!(
+            !plan.iter().any(|l| l.contains("ticket_search_vector_idx")),
+            "expected a plan without bitmap scans to miss the index: {plan:?}"
+        );
+    }
+}
+
+crate::backend_tests!(search_uses_the_index);
