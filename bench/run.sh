@@ -6,6 +6,7 @@
 #   bench/run.sh intake   [sqlite|postgres]   # POST /api/tickets at 1, 4, 16 clients + raw diesel loop
 #   bench/run.sh queue    [sqlite|postgres]   # 1M tickets, queue JSON + HTML at 1 and 64 clients
 #   bench/run.sh tick     [sqlite|postgres]   # one `tanggap tick` over the 1M tickets
+#   bench/run.sh scanload                     # intake p99 alone and while a scan writes 50,000 alerts
 #   bench/run.sh mail                         # outbox → SMTP mails/s beside postfix's smtp-source
 #   bench/run.sh memory                       # RSS idle / under 64 clients, start-up time
 #
@@ -125,6 +126,29 @@ tick() {
   echo "tick/$backend: $(echo "$(date +%s.%N) - $started" | bc) s"
 }
 
+# scanload: ticket intake p99 (4 clients) on the 1M database, first alone, then while the
+# server's own scheduler pass writes the 50,000 overdue alerts. Needs BENCH_PRISTINE: a copy of
+# the queue benchmark's directory made right after demo-data (each half starts from it).
+scanload() {
+  local pristine=${BENCH_PRISTINE:?a pristine copy of $work/queue, made after demo-data}
+  for phase in alone during-scan; do
+    rm -rf "$work/queue"; cp -a "$pristine" "$work/queue"; sync
+    if [ "$phase" = alone ]; then
+      KEEP_DATA=1 start_server queue sqlite
+    else
+      # The scheduler's first pass starts with the server; wrk runs inside the scan.
+      KEEP_DATA=1 start_server queue sqlite TANGGAP_TICK_SECONDS=3600 TANGGAP_MAIL_URL=log: \
+        RUST_LOG=warn,tanggap::jobs=debug
+    fi
+    secs=${SCANLOAD_SECONDS:-5} runs=1 wrk_run "scanload/$phase" 4 intake.lua /api/tickets
+    if [ "$phase" = during-scan ]; then
+      for _ in $(seq 1 600); do grep -q "scheduler pass" "$work/queue/serve.log" && break; sleep 0.5; done
+      grep -o 'scan_ms: [0-9]*\|longest_write_ms: Some([0-9.]*)\|overdue_alerts: [0-9]*' "$work/queue/serve.log" | tr '\n' ' '; echo
+    fi
+    stop_server
+  done
+}
+
 memory() {
   local dir=$work/start
   rm -rf "$dir"; mkdir -p "$dir"
@@ -177,6 +201,7 @@ case "${1:-}" in
   intake) intake "${2:-sqlite}" ;;
   queue) queue "${2:-sqlite}" ;;
   tick) tick "${2:-sqlite}" ;;
+  scanload) scanload ;;
   memory) memory ;;
   mail) mail ;;
   *) sed -n 2,12p "$0"; exit 2 ;;

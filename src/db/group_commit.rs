@@ -12,9 +12,10 @@
 //! A closure that fails rolls back its own savepoint only. A commit that fails fails every
 //! member of its batch (none of them has answered yet, and none of their rows stay).
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
@@ -50,7 +51,9 @@ struct State {
     last_batch: u64,
     /// The latest finished batch, and the failures among the latest ones.
     finished: u64,
-    failed: Vec<(u64, String)>,
+    failed: BTreeMap<u64, String>,
+    /// The longest a batch held the write lock, from `BEGIN IMMEDIATE` to its commit's end.
+    longest_hold: Duration,
 }
 
 impl std::fmt::Debug for Group {
@@ -80,8 +83,8 @@ fn main_file(conn: &mut diesel::SqliteConnection) -> Result<PathBuf, Error> {
 impl Group {
     pub fn new(url: DatabaseUrl) -> Arc<Self> {
         Arc::new(Self {
-            url,
             state: Mutex::new(State::default()),
+            url,
             queued: AtomicUsize::new(0),
             committed: Condvar::new(),
         })
@@ -126,37 +129,42 @@ impl Group {
             .conn
             .as_mut()
             .expect("a batch is open on a connection");
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conn.transaction(f)));
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| savepoint(conn, f)));
         let result = match outcome {
-            Ok(result) => result,
+            Ok(Ok(result)) => result,
+            Ok(Err(result)) => {
+                // The savepoint could not be released or rolled back: the whole batch goes.
+                state.abandon("a write left its transaction broken");
+                self.committed.notify_all();
+                return result.and(Err(Error::BrokenTransactionManager.into()));
+            }
             Err(panic) => {
                 state.abandon("a write panicked");
                 self.committed.notify_all();
+                // Unlock first, so the panic does not poison the writer for everyone after.
+                drop(state);
                 std::panic::resume_unwind(panic);
             }
         };
-        if !state.savepoint_closed() {
-            // The savepoint could not be rolled back: the whole batch goes.
-            state.abandon("a write left its transaction broken");
-            self.committed.notify_all();
-            return result.and(Err(Error::BrokenTransactionManager.into()));
-        }
         let (_, began, members) = state.open.as_mut().expect("the batch is still open");
-        *members += usize::from(result.is_ok());
+        *members += 1;
         let full = *members >= MAX_MEMBERS || began.elapsed() >= MAX_OPEN;
         if full || self.queued.load(Ordering::SeqCst) == 0 {
             state.commit();
             self.committed.notify_all();
-        } else if result.is_ok() {
-            state = self
-                .committed
-                .wait_while(state, |s| s.finished < batch)
-                .unwrap_or_else(|p| p.into_inner());
+        } else {
+            // A failed write waits too: its error may rest on rows of this batch that are not
+            // committed yet (a unique key taken by another member), and the caller may look.
+            while state.finished < batch {
+                state = self
+                    .committed
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
         }
         let value = result?;
-        match state.failed.iter().find(|(b, _)| *b == batch) {
-            Some((_, why)) => Err(Error::DatabaseError(
+        match state.failed.get(&batch) {
+            Some(why) => Err(Error::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new(format!("the write was not committed: {why}")),
             )
@@ -165,13 +173,42 @@ impl Group {
         }
     }
 
+    /// The longest any batch held SQLite's write lock since the last call (zero if none).
+    pub fn take_longest_hold(&self) -> Duration {
+        std::mem::take(&mut self.lock().longest_hold)
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|poisoned| {
+            self.state.clear_poison();
             let mut state = poisoned.into_inner();
             state.abandon("a writer panicked");
             self.committed.notify_all();
             state
         })
+    }
+}
+
+/// Runs `f` in a savepoint of the open batch. The outer `Err` means the savepoint could not be
+/// released or rolled back, so the batch's transaction can no longer be trusted.
+#[allow(clippy::type_complexity)]
+fn savepoint<T, E, F>(conn: &mut DbConnection, f: F) -> Result<Result<T, E>, Result<T, E>>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<Error>,
+{
+    if let Err(error) = Manager::begin_transaction(conn) {
+        return Err(Err(error.into()));
+    }
+    match f(conn) {
+        Ok(value) => match Manager::commit_transaction(conn) {
+            Ok(()) => Ok(Ok(value)),
+            Err(error) => Err(Err(error.into())),
+        },
+        Err(error) => match Manager::rollback_transaction(conn) {
+            Ok(()) => Ok(Err(error)),
+            Err(_) => Err(Err(error)),
+        },
     }
 }
 
@@ -200,25 +237,15 @@ impl State {
         Ok(self.last_batch)
     }
 
-    /// Whether the connection is back at the batch's own level (the savepoint is gone).
-    fn savepoint_closed(&mut self) -> bool {
-        match self.conn.as_mut() {
-            Some(DbConnection::Sqlite(sqlite)) => matches!(
-                AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
-                Ok(Some(depth)) if depth.get() == 1
-            ),
-            _ => false,
-        }
-    }
-
     fn commit(&mut self) {
-        let Some((batch, _, _)) = self.open.take() else {
+        let Some((batch, began, _)) = self.open.take() else {
             return;
         };
         let conn = self.conn.as_mut().expect("an open batch has a connection");
         if let Err(error) = Manager::commit_transaction(conn) {
             self.fail(batch, error.to_string());
         }
+        self.longest_hold = self.longest_hold.max(began.elapsed());
         self.finished = batch;
     }
 
@@ -252,9 +279,111 @@ impl State {
         if !self.is_idle() {
             self.conn = None;
         }
-        self.failed.push((batch, why));
-        if self.failed.len() > 1024 {
-            self.failed.remove(0);
+        self.failed.insert(batch, why);
+        // A waiter reads its batch's entry as soon as it has the lock back; keep a wide margin.
+        let keep_from = batch.saturating_sub(100_000);
+        while self
+            .failed
+            .first_key_value()
+            .is_some_and(|(b, _)| *b < keep_from)
+        {
+            self.failed.pop_first();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use diesel::connection::SimpleConnection;
+    use diesel::r2d2::{self, Pool};
+    use diesel::sql_types::BigInt;
+
+    use super::*;
+    use crate::db::pool::Manager;
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+
+    fn insert(conn: &mut DbConnection, id: i64) -> Result<usize, Error> {
+        diesel::sql_query("INSERT INTO t (id) VALUES (?)")
+            .bind::<BigInt, _>(id)
+            .execute(conn)
+    }
+
+    fn count(conn: &mut DbConnection, id: i64) -> i64 {
+        diesel::sql_query("SELECT COUNT(*) AS n FROM t WHERE id = ?")
+            .bind::<BigInt, _>(id)
+            .get_result::<Count>(conn)
+            .unwrap()
+            .n
+    }
+
+    /// Sixteen threads write at once through the shared writer: every write that answered Ok
+    /// is on disk, a write that failed left nothing (its savepoint only), and a write that
+    /// panicked does not break the writes after it.
+    #[test]
+    fn concurrent_writes_share_commits_and_fail_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite(dir.path().join("group.db"));
+        let pool: Pool<Manager> = r2d2::Pool::builder()
+            .max_size(17)
+            .build(Manager::new(url.clone()))
+            .unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        let pool = Arc::new(pool);
+        let threads: Vec<_> = (0..16i64)
+            .map(|n| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    for i in 0..50i64 {
+                        let id = n * 1000 + i;
+                        let result = crate::db::write(&mut conn, |c| {
+                            insert(c, id)?;
+                            if i % 10 == 9 {
+                                // Fails after writing: its row must not stay.
+                                return Err(Error::RollbackTransaction);
+                            }
+                            Ok(())
+                        });
+                        assert_eq!(result.is_ok(), i % 10 != 9, "write {id}");
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        let mut conn = pool.get().unwrap();
+        for n in 0..16i64 {
+            for i in 0..50i64 {
+                let expected = i64::from(i % 10 != 9);
+                assert_eq!(count(&mut conn, n * 1000 + i), expected, "row {n}/{i}");
+            }
+        }
+        // A panicking write: rolled back, and the writer keeps working for everyone.
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = crate::db::write(&mut conn, |c| -> Result<(), Error> {
+                insert(c, 99_999)?;
+                panic!("a bug in a handler");
+            });
+        }));
+        assert!(panicked.is_err());
+        assert_eq!(count(&mut conn, 99_999), 0);
+        let group = match &mut *conn {
+            DbConnection::Sqlite(sqlite) => Group::of(sqlite).unwrap().expect("registered"),
+            DbConnection::Postgres(_) => unreachable!(),
+        };
+        assert!(!group.state.is_poisoned());
+        crate::db::write(&mut conn, |c| insert(c, 100_000)).unwrap();
+        assert_eq!(count(&mut conn, 100_000), 1);
     }
 }

@@ -119,3 +119,16 @@ where
         },
     }
 }
+
+/// The longest SQLite's write lock was held by one commit of this pool's writer since the last
+/// call (`None` on PostgreSQL, which has no such lock).
+pub fn take_longest_write_hold(
+    conn: &mut DbConnection,
+) -> Result<Option<std::time::Duration>, diesel::result::Error> {
+    match conn {
+        DbConnection::Sqlite(sqlite) => {
+            Ok(group_commit::Group::of(sqlite)?.map(|group| group.take_longest_hold()))
+        }
+        DbConnection::Postgres(_) => Ok(None),
+    }
+}

@@ -146,6 +146,21 @@ pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Ticket
         .load(conn)
 }
 
+/// The assignee of each of these tickets (a narrow read for grouping many tickets by agent).
+pub fn assignees_of(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<(i64, Option<i64>)>> {
+    let mut found = Vec::with_capacity(ids.len());
+    // Well under SQLite's limit on bound parameters.
+    for chunk in ids.chunks(1000) {
+        found.extend(
+            tickets::table
+                .filter(tickets::id.eq_any(chunk))
+                .select((tickets::id, tickets::assignee_id))
+                .load::<(i64, Option<i64>)>(conn)?,
+        );
+    }
+    Ok(found)
+}
+
 /// Applies `changes` only if the ticket is still at `version` (optimistic locking); the
 /// version moves on by one. `Ok(None)` means someone else changed the ticket first.
 pub fn update_versioned(
@@ -233,7 +248,7 @@ impl TicketFilter {
     }
 }
 
-const OPEN_STAGES: [&str; 6] = [
+pub const OPEN_STAGES: [&str; 6] = [
     "new",
     "acknowledged",
     "listened",
@@ -375,27 +390,6 @@ pub fn resolution_candidates(
         .filter(tickets::clock_paused_at.is_null())
         .filter(tickets::resolution_due_at.le(horizon))
         .filter(tickets::resolution_breached.eq(false))
-        .select(Ticket::as_select())
-        .load(conn)
-}
-
-/// Open tickets with a breached target, and tickets escalated and waiting (for digests).
-pub fn open_breached(conn: &mut DbConnection) -> QueryResult<Vec<Ticket>> {
-    tickets::table
-        .filter(tickets::stage.eq_any(OPEN_STAGES))
-        .filter(
-            tickets::first_response_breached
-                .eq(true)
-                .or(tickets::resolution_breached.eq(true)),
-        )
-        .select(Ticket::as_select())
-        .load(conn)
-}
-
-pub fn escalated_to(conn: &mut DbConnection, user_id: i64) -> QueryResult<Vec<Ticket>> {
-    tickets::table
-        .filter(tickets::stage.eq("escalated"))
-        .filter(tickets::escalated_to.eq(user_id))
         .select(Ticket::as_select())
         .load(conn)
 }

@@ -251,17 +251,17 @@ fn horizon(ctx: &Context<'_>, lead: i64) -> NaiveDateTime {
     exact.min(ctx.now + Duration::days(21)).naive_utc()
 }
 
-/// Handles `items` in a few short write transactions rather than one per item: each commits
-/// after 200 items or 20 ms, whichever comes first. A long scan (50,000 overdue promises) then
-/// makes hundreds of commits instead of 50,000, and still never holds SQLite's write lock long
-/// enough to stall ticket intake. An item's own `db::write` inside is a savepoint.
+/// Handles `items` in short write transactions rather than one per item: each ends after 25
+/// items or 3 ms of work, whichever comes first. A long scan (50,000 overdue promises) then
+/// makes a few thousand commits instead of 50,000, and ticket intake, queued on the same
+/// writer, waits behind at most one of them (see the scan's batch size below). An item's own `db::write` inside is a savepoint.
 fn in_short_transactions<T>(
     conn: &mut DbConnection,
     items: &[T],
     mut each: impl FnMut(&mut DbConnection, &T) -> Result<(), AppError>,
 ) -> Result<(), AppError> {
-    const MAX_ITEMS: usize = 200;
-    const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(20);
+    const MAX_ITEMS: usize = 25;
+    const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(3);
     let mut rest = items;
     while !rest.is_empty() {
         let started = std::time::Instant::now();
@@ -339,13 +339,17 @@ struct OverdueAlert {
 }
 
 /// The managers' alerts for promises past due, in batches: one read of the batch's promises,
-/// tickets and customers; the mails rendered outside any transaction; then each 200 alerts
+/// tickets and customers; the mails rendered outside any transaction; then each 25 alerts
 /// written in one short transaction (marks, outbox rows and timeline events, each a single
 /// statement on PostgreSQL). Each alert exactly once: a promise another app server marked
 /// first is skipped, and a mail key that exists is not queued again.
 fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     const BATCH: i64 = 2000;
-    const WRITE: usize = 200;
+    // Measured at a million tickets (BENCHMARKS.md, section 3): 200 alerts per transaction
+    // held the writer ~20 ms and intake at 4 clients waited behind it (p50 23 ms, p99 114 ms
+    // during the scan, 5 / 20 ms alone); 25 per transaction gave p50 8 ms, p99 37 ms, for a
+    // scan 25 % longer. 10 gained nothing more and made the scan 60 % longer.
+    const WRITE: usize = 25;
     let now = ctx.now.naive_utc();
     loop {
         let batch = promises::overdue_unalerted(conn, now, BATCH)?;
@@ -681,6 +685,13 @@ fn check_target(
     })
 }
 
+/// The most items a digest lists per section (per agent for overdue promises); the rest are
+/// counted, with a link to the queue. A digest stays a short mail at a million tickets.
+const DIGEST_ITEMS: usize = 10;
+
+/// Tab counts in a digest stop here, as on the queue ("1000+").
+const DIGEST_COUNT_CAP: i64 = 1000;
+
 fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let local = ctx.zone().from_utc_datetime(&ctx.now.naive_utc());
     let digest_at = parse_time(&ctx.knobs.digest_time).unwrap_or(NaiveTime::MIN);
@@ -690,15 +701,36 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
     let today = local.date_naive();
     let now = ctx.now.naive_utc();
     let everyone = users::list(conn)?;
-    let managers: Vec<&User> = everyone
+    let mut managers: Vec<&User> = Vec::new();
+    for manager in everyone
         .iter()
         .filter(|u| u.active && u.role() == Role::Manager)
-        .collect();
-    for manager in managers {
-        let mark = format!("digest:{}:{}", manager.id, today);
-        if crate::db::app_settings::job_done(conn, &mark)? {
-            continue;
+    {
+        if !app_settings::job_done(conn, &digest_mark(manager, today))? {
+            managers.push(manager);
         }
+    }
+    if managers.is_empty() {
+        return Ok(());
+    }
+    let overdue = OverdueByHolder::load(conn, now)?;
+    let queue_url = format!("{}/queue", ctx.mailroom.settings.base_url);
+    // Replacements waiting too long to ship, oldest first, with their tickets' assignees.
+    let cutoff = now - Duration::days(ctx.knobs.unshipped_after_days);
+    let mut waiting: Vec<replacements::Replacement> = Vec::new();
+    for status in ["requested", "approved"] {
+        waiting.extend(
+            replacements::list(conn, Some(status), 1000)?
+                .into_iter()
+                .filter(|r| r.created_at < cutoff),
+        );
+    }
+    waiting.sort_by_key(|r| r.created_at);
+    let ids: Vec<i64> = waiting.iter().map(|r| r.ticket_id).collect();
+    let owners: HashMap<i64, Option<i64>> =
+        ticket_db::assignees_of(conn, &ids)?.into_iter().collect();
+    for manager in managers {
+        let mark = digest_mark(manager, today);
         // A manager's people: those who name them, and those who name no manager at all.
         let team: Vec<&User> = everyone
             .iter()
@@ -707,57 +739,74 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
                     || (u.manager_id.is_none() && u.role() == Role::Agent)
             })
             .collect();
-        let team_ids: Vec<i64> = team.iter().map(|u| u.id).collect();
         let to = recipient(manager);
         let mut overdue_groups: Vec<Value> = Vec::new();
-        let overdue = promises::overdue_open(conn, now)?;
         for member in &team {
-            let mut items = Vec::new();
-            for promise in &overdue {
-                let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
-                    continue;
-                };
-                if ticket.assignee_id.unwrap_or(promise.promised_by) == member.id {
-                    items.push(json!({ "number": ticket_number(ticket.id), "subject": ticket.subject, "due": ctx.when(promise.due_at, to.locale), "url": ctx.mailroom.ticket_url(ticket.id) }));
-                }
-            }
-            if !items.is_empty() {
-                overdue_groups
-                    .push(json!({ "agent": member.name, "count": items.len(), "items": items }));
-            }
+            let Some((count, promises)) = overdue.by_holder.get(&member.id) else {
+                continue;
+            };
+            let ids: Vec<i64> = promises.iter().map(|p| p.ticket_id).collect();
+            let tickets: HashMap<i64, Ticket> = ticket_db::find_many(conn, &ids)?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect();
+            let items: Vec<Value> = promises
+                .iter()
+                .filter_map(|p| tickets.get(&p.ticket_id).map(|t| (p, t)))
+                .map(|(promise, ticket)| json!({ "number": ticket_number(ticket.id), "subject": ticket.subject, "due": ctx.when(promise.due_at, to.locale), "url": ctx.mailroom.ticket_url(ticket.id) }))
+                .collect();
+            overdue_groups.push(json!({ "agent": member.name, "count": count, "items": items, "more": count.saturating_sub(items.len()) }));
         }
-        let breaches: Vec<Value> = ticket_db::open_breached(conn)?
+        // Missed targets of the team's (and the manager's own) open tickets, oldest first.
+        let mut holders: Vec<i64> = team.iter().map(|u| u.id).collect();
+        holders.push(manager.id);
+        let mut breached: Vec<Ticket> = Vec::new();
+        let mut breached_count = 0;
+        for holder in holders {
+            let filter = ticket_db::TicketFilter {
+                stages: ticket_db::OPEN_STAGES.map(String::from).to_vec(),
+                assignee: Some(Some(holder)),
+                breached: true,
+                ..Default::default()
+            };
+            breached_count += ticket_db::count_up_to(conn, &filter, DIGEST_COUNT_CAP)?;
+            breached.extend(ticket_db::list(conn, &filter, DIGEST_ITEMS as i64)?);
+        }
+        breached.sort_by_key(|t| std::cmp::Reverse(t.id));
+        breached.truncate(DIGEST_ITEMS);
+        let breaches: Vec<Value> = breached
             .into_iter()
-            .filter(|t| t.assignee_id.is_some_and(|a| team_ids.contains(&a) || a == manager.id))
             .map(|t| {
                 let (kind, due) = if t.first_response_breached { ("first_response", t.first_response_due_at) } else { ("resolution", t.resolution_due_at) };
                 json!({ "number": ticket_number(t.id), "subject": t.subject, "target_kind": kind, "due": due.map(|d| ctx.when(d, to.locale)).unwrap_or_default(), "url": ctx.mailroom.ticket_url(t.id) })
             })
             .collect();
-        let escalated: Vec<Value> = ticket_db::escalated_to(conn, manager.id)?
+        let escalated_filter = ticket_db::TicketFilter {
+            escalated_to: Some(manager.id),
+            ..Default::default()
+        };
+        let escalated_count = ticket_db::count_up_to(conn, &escalated_filter, DIGEST_COUNT_CAP)?;
+        let escalated: Vec<Value> = ticket_db::list(conn, &escalated_filter, DIGEST_ITEMS as i64)?
             .into_iter()
             .map(|t| json!({ "number": ticket_number(t.id), "subject": t.subject, "since": ctx.when(t.updated_at, to.locale), "url": ctx.mailroom.ticket_url(t.id) }))
             .collect();
-        let cutoff = now - Duration::days(ctx.knobs.unshipped_after_days);
-        let mut unshipped = Vec::new();
-        for r in replacements::list(conn, None, 1000)?
-            .into_iter()
+        let ours: Vec<&replacements::Replacement> = waiting
+            .iter()
             .filter(|r| {
-                matches!(r.status.as_str(), "requested" | "approved") && r.created_at < cutoff
+                owners
+                    .get(&r.ticket_id)
+                    .copied()
+                    .flatten()
+                    .is_some_and(|a| a == manager.id || team.iter().any(|u| u.id == a))
             })
-        {
-            let Some(ticket) = ticket_db::find(conn, r.ticket_id)? else {
-                continue;
-            };
-            if ticket
-                .assignee_id
-                .is_some_and(|a| team_ids.contains(&a) || a == manager.id)
-            {
-                unshipped.push(json!({ "number": ticket_number(ticket.id), "item": r.item, "days": (now - r.created_at).num_days(), "url": ctx.mailroom.ticket_url(ticket.id) }));
-            }
-        }
+            .collect();
+        let unshipped: Vec<Value> = ours
+            .iter()
+            .take(DIGEST_ITEMS)
+            .map(|r| json!({ "number": ticket_number(r.ticket_id), "item": r.item, "days": (now - r.created_at).num_days(), "url": ctx.mailroom.ticket_url(r.ticket_id) }))
+            .collect();
         crate::db::write(conn, |conn| -> Result<(), AppError> {
-            if !crate::db::app_settings::mark_job(conn, &mark)? {
+            if !app_settings::mark_job(conn, &mark)? {
                 return Ok(());
             }
             // Nothing to report, no digest: a quiet day stays quiet.
@@ -768,12 +817,17 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
             {
                 return Ok(());
             }
+            let more = |total: i64, shown: usize| (total - shown as i64).max(0);
             let data = json!({
                 "date": format_date(today, to.locale),
+                "queue_url": queue_url,
                 "overdue_promises": overdue_groups,
                 "breaches": breaches,
+                "breaches_more": more(breached_count, breaches.len()),
                 "escalated": escalated,
+                "escalated_more": more(escalated_count, escalated.len()),
                 "unshipped": unshipped,
+                "unshipped_more": ours.len() - unshipped.len(),
             });
             ctx.mailroom
                 .enqueue(conn, &mark, "digest", &to, None, data)?;
@@ -782,4 +836,38 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
         })?;
     }
     Ok(())
+}
+
+fn digest_mark(manager: &User, day: chrono::NaiveDate) -> String {
+    format!("digest:{}:{}", manager.id, day)
+}
+
+/// Open overdue promises grouped by who holds them (the ticket's assignee, else the one who
+/// promised): how many each holds, and the oldest few. Read once per pass, in narrow rows.
+struct OverdueByHolder {
+    by_holder: HashMap<i64, (usize, Vec<Promise>)>,
+}
+
+impl OverdueByHolder {
+    fn load(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Self, AppError> {
+        // Oldest due first, so each holder keeps the most overdue.
+        let overdue = promises::overdue_open(conn, now)?;
+        let ids: Vec<i64> = overdue.iter().map(|p| p.ticket_id).collect();
+        let assignees: HashMap<i64, Option<i64>> =
+            ticket_db::assignees_of(conn, &ids)?.into_iter().collect();
+        let mut by_holder: HashMap<i64, (usize, Vec<Promise>)> = HashMap::new();
+        for promise in overdue {
+            let Some(assignee) = assignees.get(&promise.ticket_id) else {
+                continue;
+            };
+            let (count, shown) = by_holder
+                .entry(assignee.unwrap_or(promise.promised_by))
+                .or_default();
+            *count += 1;
+            if shown.len() < DIGEST_ITEMS {
+                shown.push(promise);
+            }
+        }
+        Ok(Self { by_holder })
+    }
 }

@@ -25,6 +25,10 @@ pub struct TickReport {
     /// Wall time of the scan (everything but sending), and of the sending.
     pub scan_ms: u64,
     pub send_ms: u64,
+    /// SQLite: the longest one commit held the write lock during the scan (what intake
+    /// could have waited behind); absent on PostgreSQL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub longest_write_ms: Option<f64>,
 }
 
 /// One pass as of `now`: queue what is due, then send the outbox.
@@ -37,8 +41,16 @@ pub async fn tick(
 ) -> anyhow::Result<TickReport> {
     let (pool2, mailroom2) = (pool.clone(), mailroom.clone());
     let started = std::time::Instant::now();
-    let mut report =
-        tokio::task::spawn_blocking(move || follow_up::scan(&pool2, &mailroom2, now)).await??;
+    let mut report = tokio::task::spawn_blocking(move || {
+        let mut conn = pool2.get()?;
+        crate::db::take_longest_write_hold(&mut conn)?;
+        drop(conn);
+        let mut report = follow_up::scan(&pool2, &mailroom2, now)?;
+        let hold = crate::db::take_longest_write_hold(&mut *pool2.get()?)?;
+        report.longest_write_ms = hold.map(|d| d.as_secs_f64() * 1000.0);
+        anyhow::Ok(report)
+    })
+    .await??;
     report.scan_ms = started.elapsed().as_millis() as u64;
     let started = std::time::Instant::now();
     report.mail = dispatch_with_lease(

@@ -167,7 +167,10 @@ impl DirectSmtp {
             }
             Ok(Err(e)) => {
                 *slot = None;
-                let answered = e.is_transient() || e.is_permanent() || e.is_response();
+                // A reply code: the server answered. (A closed connection reads as an
+                // incomplete response and may be retried; so may a network error, which after
+                // the final "." could resend a mail the server took — with the same Message-ID.)
+                let answered = e.is_transient() || e.is_permanent();
                 Err((e.to_string(), answered))
             }
             Err(_) => {

@@ -103,6 +103,7 @@ async fn render_queue(
                 "partner_id" | "customer_id" | "limit" | "before" => {
                     v.parse::<i64>().map(|n| json!(n)).unwrap_or(json!(v))
                 }
+                "overdue" | "breached" => v.parse::<bool>().map(|b| json!(b)).unwrap_or(json!(v)),
                 _ => json!(v),
             };
             (k.clone(), value)

@@ -35,6 +35,7 @@ mail_tests!(
     two_dispatchers_send_every_mail_once,
     customer_emails_thread_and_resist_header_injection,
     the_daily_digest_comes_once_and_only_with_news,
+    a_digest_lists_the_oldest_few_and_counts_the_rest,
     targets_warn_the_agent_then_alert_the_manager,
     the_resolution_clock_pauses_while_the_customer_decides,
     calendar_targets_and_knobs_are_admin_settings,
@@ -479,10 +480,10 @@ async fn customer_emails_thread_and_resist_header_injection(backend: Backend) {
     assert!(server.to("diam@mail.test").is_empty());
 }
 
-async fn the_daily_digest_comes_once_and_only_with_news(backend: Backend) {
-    let (server, app) = start(backend).await;
-    let (manager, manager_email, _) = user(&app, "manager", "Rina", None).await;
-    let (_, quiet_email, _) = user(&app, "manager", "Tenang", None).await;
+/// Digests at 08:00, a manager (Rina) and her agent (Budi): the manager's address and the
+/// agent's token.
+async fn digest_team(app: &TestApp) -> (String, String) {
+    let (manager, manager_email, _) = user(app, "manager", "Rina", None).await;
     let admin = app.admin_token().await;
     app.patch(
         "/api/settings",
@@ -490,7 +491,14 @@ async fn the_daily_digest_comes_once_and_only_with_news(backend: Backend) {
         json!({ "digest_time": "08:00" }),
     )
     .await;
-    let (_, _, agent) = user(&app, "agent", "Budi", Some(manager)).await;
+    let (_, _, agent) = user(app, "agent", "Budi", Some(manager)).await;
+    (manager_email, agent)
+}
+
+async fn the_daily_digest_comes_once_and_only_with_news(backend: Backend) {
+    let (server, app) = start(backend).await;
+    let (manager_email, agent) = digest_team(&app).await;
+    let (_, quiet_email, _) = user(&app, "manager", "Tenang", None).await;
     let due = workday(10, jakarta_date(Utc::now()) + Duration::days(2));
     let (ticket, _) = promised(&app, &agent, due).await;
     let next = workday(7, jakarta_date(due));
@@ -526,6 +534,60 @@ async fn the_daily_digest_comes_once_and_only_with_news(backend: Backend) {
             .all(|m| m.header("In-Reply-To").is_some()),
         "no digest when there is nothing to report"
     );
+}
+
+/// A digest stays a short mail however much is overdue: ten items per agent, the oldest first,
+/// and a count of the rest with a link to the queue (a million tickets once made a 3 GB mail).
+async fn a_digest_lists_the_oldest_few_and_counts_the_rest(backend: Backend) {
+    let (server, app) = start(backend).await;
+    let (manager_email, agent) = digest_team(&app).await;
+    let first_due = workday(9, jakarta_date(Utc::now()) + Duration::days(2));
+    let mut tickets = Vec::new();
+    for n in 0..13 {
+        let (ticket, _) = promised(&app, &agent, first_due + Duration::minutes(n)).await;
+        tickets.push(ticket);
+    }
+    let next = workday(7, jakarta_date(first_due));
+    assert_eq!(app.tick(at(next, 8, 5)).await.digests, 1);
+    let digest = server
+        .to(&manager_email)
+        .into_iter()
+        .find(|m| m.header("In-Reply-To").is_none())
+        .expect("a digest (the only mail not about one ticket)");
+    let listed: Vec<i64> = tickets
+        .iter()
+        .copied()
+        .filter(|t| digest.data.contains(&format!("TGP-{t:06}")))
+        .collect();
+    assert_eq!(
+        listed,
+        tickets[..10],
+        "the ten most overdue, in order of due time"
+    );
+    // The manager reads Indonesian (the shop's default language).
+    assert!(
+        digest.data.contains("Budi: 13 janji terlambat"),
+        "the true count: {}",
+        digest.data
+    );
+    assert!(
+        digest.data.contains("dan 3 lainnya di antrean"),
+        "the rest counted"
+    );
+    assert!(digest
+        .data
+        .contains("https://desk.toko.test/queue?tab=overdue"));
+    // The link opens.
+    let page = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/queue?tab=all&breached=true&overdue=true"))
+        .header("cookie", format!("tanggap_session={agent}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200, "{}", page.text().await.unwrap());
 }
 
 async fn targets_warn_the_agent_then_alert_the_manager(backend: Backend) {

@@ -49,6 +49,10 @@ async fn spawn_loaded_app(backend: Backend) -> Option<TestApp> {
     .await?;
     app.client = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
+        // The server closes a connection idle for 5 s (actix-web's keep-alive). A client that
+        // picks such a connection just then sees "connection closed before message
+        // completed" and never reaches the server; forget idle connections sooner instead.
+        .pool_idle_timeout(Duration::from_secs(2))
         .timeout(Duration::from_secs(60))
         .build()
         .expect("an HTTP client");
@@ -455,7 +459,14 @@ async fn call(
     let response = match request.send().await {
         Ok(r) => r,
         Err(e) => {
-            log.failures.push(format!("{what}: no answer: {e}"));
+            // The whole chain: "error sending request" alone does not say which side gave up.
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            log.failures.push(format!("{what}: no answer: {why}"));
             return None;
         }
     };
