@@ -131,8 +131,8 @@ impl Group {
             .expect("a batch is open on a connection");
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| savepoint(conn, f)));
         let result = match outcome {
-            Ok(Ok(result)) => result,
-            Ok(Err(result)) => {
+            Ok(Ok(result)) if state.savepoint_closed() => result,
+            Ok(Ok(result)) | Ok(Err(result)) => {
                 // The savepoint could not be released or rolled back: the whole batch goes.
                 state.abandon("a write left its transaction broken");
                 self.committed.notify_all();
@@ -162,14 +162,15 @@ impl Group {
                     .unwrap_or_else(PoisonError::into_inner);
             }
         }
-        let value = result?;
+        // A failed batch first: a member's own error may rest on another member's rows,
+        // which are gone now too.
         match state.failed.get(&batch) {
             Some(why) => Err(Error::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new(format!("the write was not committed: {why}")),
             )
             .into()),
-            None => Ok(value),
+            None => result,
         }
     }
 
@@ -235,6 +236,18 @@ impl State {
         self.last_batch += 1;
         self.open = Some((self.last_batch, Instant::now(), 0));
         Ok(self.last_batch)
+    }
+
+    /// Whether the connection is back at the batch's own level (the write's savepoint is gone:
+    /// a closure that left one open would otherwise have its writes released into the batch).
+    fn savepoint_closed(&mut self) -> bool {
+        match self.conn.as_mut() {
+            Some(DbConnection::Sqlite(sqlite)) => matches!(
+                AnsiTransactionManager::transaction_manager_status_mut(sqlite).transaction_depth(),
+                Ok(Some(depth)) if depth.get() == 1
+            ),
+            _ => false,
+        }
     }
 
     fn commit(&mut self) {

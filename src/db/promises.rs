@@ -149,12 +149,16 @@ pub fn alerted_not_escalated(
         .load(conn)
 }
 
-/// Open promises past due (for digests).
-pub fn overdue_open(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<Promise>> {
+/// Open promises past due, oldest due first, as (ticket, due, promised by): narrow rows, for
+/// the digests to group by agent.
+pub fn overdue_open(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(i64, NaiveDateTime, i64)>> {
     promises::table
         .filter(promises::status.eq("open"))
         .filter(promises::due_at.le(now))
-        .select(Promise::as_select())
+        .select((promises::ticket_id, promises::due_at, promises::promised_by))
         .order(promises::due_at.asc())
         .load(conn)
 }

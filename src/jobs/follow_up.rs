@@ -264,9 +264,10 @@ fn in_short_transactions<T>(
     const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(3);
     let mut rest = items;
     while !rest.is_empty() {
-        let started = std::time::Instant::now();
         let mut done = 0;
         crate::db::write(conn, |conn| -> Result<(), AppError> {
+            // From the moment this holds the writer (not from the wait for it).
+            let started = std::time::Instant::now();
             for item in rest {
                 each(conn, item)?;
                 done += 1;
@@ -714,16 +715,17 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
         return Ok(());
     }
     let overdue = OverdueByHolder::load(conn, now)?;
-    let queue_url = format!("{}/queue", ctx.mailroom.settings.base_url);
+    let base = &ctx.mailroom.settings.base_url;
+    let queue_url = format!("{base}/queue");
     // Replacements waiting too long to ship, oldest first, with their tickets' assignees.
     let cutoff = now - Duration::days(ctx.knobs.unshipped_after_days);
     let mut waiting: Vec<replacements::Replacement> = Vec::new();
+    // A thousand oldest per status: past that, the counts say "+".
+    let mut waiting_capped = false;
     for status in ["requested", "approved"] {
-        waiting.extend(
-            replacements::list(conn, Some(status), 1000)?
-                .into_iter()
-                .filter(|r| r.created_at < cutoff),
-        );
+        let oldest = replacements::list(conn, Some(status), DIGEST_COUNT_CAP)?;
+        waiting_capped |= oldest.len() as i64 >= DIGEST_COUNT_CAP;
+        waiting.extend(oldest.into_iter().filter(|r| r.created_at < cutoff));
     }
     waiting.sort_by_key(|r| r.created_at);
     let ids: Vec<i64> = waiting.iter().map(|r| r.ticket_id).collect();
@@ -745,23 +747,26 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
             let Some((count, promises)) = overdue.by_holder.get(&member.id) else {
                 continue;
             };
-            let ids: Vec<i64> = promises.iter().map(|p| p.ticket_id).collect();
+            let ids: Vec<i64> = promises.iter().map(|(ticket, _)| *ticket).collect();
             let tickets: HashMap<i64, Ticket> = ticket_db::find_many(conn, &ids)?
                 .into_iter()
                 .map(|t| (t.id, t))
                 .collect();
             let items: Vec<Value> = promises
                 .iter()
-                .filter_map(|p| tickets.get(&p.ticket_id).map(|t| (p, t)))
-                .map(|(promise, ticket)| json!({ "number": ticket_number(ticket.id), "subject": ticket.subject, "due": ctx.when(promise.due_at, to.locale), "url": ctx.mailroom.ticket_url(ticket.id) }))
+                .filter_map(|(ticket, due)| tickets.get(ticket).map(|t| (t, due)))
+                .map(|(ticket, due)| json!({ "number": ticket_number(ticket.id), "subject": ticket.subject, "due": ctx.when(*due, to.locale), "url": ctx.mailroom.ticket_url(ticket.id) }))
                 .collect();
-            overdue_groups.push(json!({ "agent": member.name, "count": count, "items": items, "more": count.saturating_sub(items.len()) }));
+            let more = more_than(*count as i64, items.len(), false);
+            let more_url = format!("{queue_url}?tab=all&overdue=true&assignee={}", member.id);
+            overdue_groups.push(json!({ "agent": member.name, "count": count, "items": items, "more": more, "more_url": more_url }));
         }
-        // Missed targets of the team's (and the manager's own) open tickets, oldest first.
+        // Missed targets of the team's (and the manager's own) open tickets, the newest first
+        // (yesterday's news before what earlier digests have listed).
         let mut holders: Vec<i64> = team.iter().map(|u| u.id).collect();
         holders.push(manager.id);
         let mut breached: Vec<Ticket> = Vec::new();
-        let mut breached_count = 0;
+        let (mut breached_count, mut breached_capped) = (0, false);
         for holder in holders {
             let filter = ticket_db::TicketFilter {
                 stages: ticket_db::OPEN_STAGES.map(String::from).to_vec(),
@@ -769,7 +774,9 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
                 breached: true,
                 ..Default::default()
             };
-            breached_count += ticket_db::count_up_to(conn, &filter, DIGEST_COUNT_CAP)?;
+            let count = ticket_db::count_up_to(conn, &filter, DIGEST_COUNT_CAP)?;
+            breached_capped |= count >= DIGEST_COUNT_CAP;
+            breached_count += count;
             breached.extend(ticket_db::list(conn, &filter, DIGEST_ITEMS as i64)?);
         }
         breached.sort_by_key(|t| std::cmp::Reverse(t.id));
@@ -817,17 +824,19 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
             {
                 return Ok(());
             }
-            let more = |total: i64, shown: usize| (total - shown as i64).max(0);
+            let open = ticket_db::OPEN_STAGES.join(",");
             let data = json!({
                 "date": format_date(today, to.locale),
-                "queue_url": queue_url,
                 "overdue_promises": overdue_groups,
                 "breaches": breaches,
-                "breaches_more": more(breached_count, breaches.len()),
+                "breaches_more": more_than(breached_count, breaches.len(), breached_capped),
+                "breaches_url": format!("{queue_url}?tab=all&breached=true&stage={open}"),
                 "escalated": escalated,
-                "escalated_more": more(escalated_count, escalated.len()),
+                "escalated_more": more_than(escalated_count, escalated.len(), escalated_count >= DIGEST_COUNT_CAP),
+                "escalated_url": format!("{queue_url}?tab=escalated"),
                 "unshipped": unshipped,
-                "unshipped_more": ours.len() - unshipped.len(),
+                "unshipped_more": more_than(ours.len() as i64, unshipped.len(), waiting_capped),
+                "unshipped_url": format!("{base}/replacements"),
             });
             ctx.mailroom
                 .enqueue(conn, &mark, "digest", &to, None, data)?;
@@ -838,36 +847,63 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
     Ok(())
 }
 
+/// How many a digest list leaves out: 0 (nothing to say), a number, or "N+" when the count
+/// stopped at its cap.
+fn more_than(total: i64, shown: usize, capped: bool) -> Value {
+    let rest = (total - shown as i64).max(0);
+    match (rest, capped) {
+        (0, _) => json!(0),
+        (n, true) => json!(format!("{n}+")),
+        (n, false) => json!(n),
+    }
+}
+
 fn digest_mark(manager: &User, day: chrono::NaiveDate) -> String {
     format!("digest:{}:{}", manager.id, day)
 }
 
 /// Open overdue promises grouped by who holds them (the ticket's assignee, else the one who
-/// promised): how many each holds, and the oldest few. Read once per pass, in narrow rows.
+/// promised): how many each holds, and the ticket and due time of the oldest few. Read once
+/// per pass, in narrow rows (ticket, due, promiser; then ticket, assignee).
 struct OverdueByHolder {
-    by_holder: HashMap<i64, (usize, Vec<Promise>)>,
+    by_holder: HashMap<i64, (usize, Vec<(i64, NaiveDateTime)>)>,
 }
 
 impl OverdueByHolder {
     fn load(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Self, AppError> {
         // Oldest due first, so each holder keeps the most overdue.
         let overdue = promises::overdue_open(conn, now)?;
-        let ids: Vec<i64> = overdue.iter().map(|p| p.ticket_id).collect();
+        let ids: Vec<i64> = overdue.iter().map(|(ticket, _, _)| *ticket).collect();
         let assignees: HashMap<i64, Option<i64>> =
             ticket_db::assignees_of(conn, &ids)?.into_iter().collect();
-        let mut by_holder: HashMap<i64, (usize, Vec<Promise>)> = HashMap::new();
-        for promise in overdue {
-            let Some(assignee) = assignees.get(&promise.ticket_id) else {
+        let mut by_holder: HashMap<i64, (usize, Vec<(i64, NaiveDateTime)>)> = HashMap::new();
+        for (ticket, due, promised_by) in overdue {
+            let Some(assignee) = assignees.get(&ticket) else {
                 continue;
             };
             let (count, shown) = by_holder
-                .entry(assignee.unwrap_or(promise.promised_by))
+                .entry(assignee.unwrap_or(promised_by))
                 .or_default();
             *count += 1;
             if shown.len() < DIGEST_ITEMS {
-                shown.push(promise);
+                shown.push((ticket, due));
             }
         }
         Ok(Self { by_holder })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_digest_says_how_many_it_left_out_and_whether_the_count_stopped() {
+        assert_eq!(more_than(13, 10, false), json!(3));
+        assert_eq!(more_than(10, 10, false), json!(0));
+        assert_eq!(more_than(3, 10, false), json!(0));
+        assert_eq!(more_than(1000, 10, true), json!("990+"));
+        // Nothing left out says nothing, capped or not.
+        assert_eq!(more_than(10, 10, true), json!(0));
     }
 }

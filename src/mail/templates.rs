@@ -173,10 +173,13 @@ mod tests {
             }
             "digest" => serde_json::json!({
                 "date": "Rabu, 26 Nov 2026",
-                "overdue_promises": [{ "agent": "Agen Telat", "count": 1, "items": [{ "number": "TGP-000007", "subject": "Sandal kebesaran", "due": "Selasa, 25 Nov 2026 10.00 WIB", "url": "https://desk.toko.test/tickets/7" }] }],
+                "overdue_promises": [{ "agent": "Agen Telat", "count": 12, "items": [{ "number": "TGP-000007", "subject": "Sandal kebesaran", "due": "Selasa, 25 Nov 2026 10.00 WIB", "url": "https://desk.toko.test/tickets/7" }], "more": 11, "more_url": "https://desk.toko.test/queue?tab=all&overdue=true&assignee=3" }],
                 "breaches": [{ "number": "TGP-000008", "subject": "Tas rotan pecah", "target_kind": "resolution", "due": "Selasa, 25 Nov 2026 16.00 WIB", "url": "https://desk.toko.test/tickets/8" }],
+                "breaches_more": "999+", "breaches_url": "https://desk.toko.test/queue?tab=all&breached=true",
                 "escalated": [{ "number": "TGP-000009", "subject": "Minta refund", "since": "Senin, 24 Nov 2026 11.00 WIB", "url": "https://desk.toko.test/tickets/9" }],
+                "escalated_more": 2, "escalated_url": "https://desk.toko.test/queue?tab=escalated",
                 "unshipped": [{ "number": "TGP-000010", "item": "Gamis katun", "days": 4, "url": "https://desk.toko.test/tickets/10" }],
+                "unshipped_more": 1, "unshipped_url": "https://desk.toko.test/replacements",
             }),
             "customer_acknowledged" => {
                 serde_json::json!({ "customer": { "name": "Maya Lestari" }, "ticket": customer_ticket, "agent": { "name": "Budi Agen" }, "message": "Terima kasih sudah mengabari kami", "link": "https://desk.toko.test/c/abc" })
