@@ -254,7 +254,8 @@ fn horizon(ctx: &Context<'_>, lead: i64) -> NaiveDateTime {
 /// Handles `items` in short write transactions rather than one per item: each ends after 25
 /// items or 3 ms of work, whichever comes first. A long scan (50,000 overdue promises) then
 /// makes a few thousand commits instead of 50,000, and ticket intake, queued on the same
-/// writer, waits behind at most one of them (see the scan's batch size below). An item's own `db::write` inside is a savepoint.
+/// writer, waits behind at most one of them (see the scan's batch size below). An item's own
+/// `db::write` inside is a savepoint.
 fn in_short_transactions<T>(
     conn: &mut DbConnection,
     items: &[T],
