@@ -24,14 +24,6 @@ pub const TABS: [&str; 6] = [
     "waiting",
     "all",
 ];
-const OPEN: [&str; 6] = [
-    "new",
-    "acknowledged",
-    "listened",
-    "understood",
-    "solution_proposed",
-    "escalated",
-];
 
 /// A tab counts its tickets up to this many, then says "1000+".
 pub const COUNT_CAP: i64 = 1000;
@@ -39,7 +31,7 @@ pub const COUNT_CAP: i64 = 1000;
 /// The filter a tab adds to the user's own filters.
 pub fn tab_filter(tab: &str, me: i64, base: &TicketFilter) -> TicketFilter {
     let mut f = base.clone();
-    let open = || OPEN.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let open = || crate::db::tickets::OPEN_STAGES.map(String::from).to_vec();
     match tab {
         "mine" => {
             f.assignee = Some(Some(me));
