@@ -7,14 +7,14 @@
 #   bench/run.sh queue    [sqlite|postgres]   # 1M tickets, queue JSON + HTML at 1 and 64 clients
 #   bench/run.sh tick     [sqlite|postgres]   # one `tanggap tick` over the 1M tickets
 #   bench/run.sh scanload                     # intake p99 alone and while a scan writes 50,000 alerts
-#   bench/run.sh mail                         # outbox → SMTP mails/s beside postfix's smtp-source
+#   bench/run.sh mail     [sqlite|postgres]   # outbox → SMTP mails/s beside postfix's smtp-source
 #   bench/run.sh memory                       # RSS idle / under 64 clients, start-up time
 #
 # BENCH_SECONDS (default 10) per wrk run; BENCH_RUNS (default 3) runs per figure (take the median).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-bin=$root/target/release/tanggap
+bin=${BENCH_BIN:-$root/target/release/tanggap}
 [ -x "$bin" ] || { echo "build first: cargo build --release"; exit 1; }
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 secs=${BENCH_SECONDS:-10}
@@ -189,11 +189,17 @@ mail() {
   done
   # Tanggap: an outbox filled by a scheduler pass (overdue alerts, multipart text+HTML, ~7 kB
   # each), then sent by the same pass's dispatcher to the sink.
-  local dir=$work/mail
+  local dir=$work/mail backend=${1:-sqlite}
   rm -rf "$dir"; mkdir -p "$dir"
-  env -u DATABASE_URL TANGGAP_DATA_DIR="$dir/data" "$bin" demo-data --tickets 30000 --overdue "$n" >/dev/null 2>&1
-  env -u DATABASE_URL TANGGAP_DATA_DIR="$dir/data" TANGGAP_MAIL_URL="smtp://127.0.0.1:$sinkport" RUST_LOG=warn \
-    "$bin" tick | python3 "$root/bench/tick_report.py" "mail/tanggap sqlite"
+  local db_env=(TANGGAP_DATA_DIR="$dir/data" TANGGAP_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef)
+  if [ "$backend" = postgres ]; then
+    psql "$pg_base/postgres" -qc "DROP DATABASE IF EXISTS tanggap_bench_mail" -c "CREATE DATABASE tanggap_bench_mail" >/dev/null
+    db_env+=(DATABASE_URL="$pg_base/tanggap_bench_mail")
+  fi
+  env -u DATABASE_URL "${db_env[@]}" "$bin" migrate >/dev/null 2>&1
+  env -u DATABASE_URL "${db_env[@]}" "$bin" demo-data --tickets 30000 --overdue "$n" >/dev/null 2>&1
+  env -u DATABASE_URL "${db_env[@]}" TANGGAP_MAIL_URL="smtp://127.0.0.1:$sinkport" RUST_LOG=warn \
+    "$bin" tick | python3 "$root/bench/tick_report.py" "mail/tanggap $backend"
   kill $sink
 }
 
@@ -203,6 +209,6 @@ case "${1:-}" in
   tick) tick "${2:-sqlite}" ;;
   scanload) scanload ;;
   memory) memory ;;
-  mail) mail ;;
+  mail) mail "${2:-sqlite}" ;;
   *) sed -n 2,12p "$0"; exit 2 ;;
 esac

@@ -16,6 +16,7 @@ use crate::startup::AppState;
 #[serde(deny_unknown_fields)]
 pub struct CannedQuery {
     pub step: Option<String>,
+    #[param(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
     /// Include switched-off responses too.
     pub all: Option<bool>,
@@ -108,6 +109,7 @@ pub async fn render(
 pub struct ToneBody {
     pub text: String,
     /// id or en: the language of the advice.
+    #[schema(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
 }
 

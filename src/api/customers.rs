@@ -105,6 +105,7 @@ pub async fn update(
 pub struct PartnerInput {
     pub name: String,
     /// reseller, dropshipper, stockist or agent
+    #[schema(value_type = crate::domain::vocab::PartnerKind)]
     pub kind: String,
     pub contact: Option<String>,
 }
@@ -156,6 +157,7 @@ pub async fn create_partner(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerQuery {
+    #[param(value_type = Option<crate::domain::vocab::PartnerKind>)]
     pub kind: Option<String>,
 }
 

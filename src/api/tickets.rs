@@ -31,10 +31,10 @@ pub async fn create(
     let input = body.into_inner();
     let mail = state.mailroom.clone();
     let actor = me.0.clone();
-    let ticket = state
+    let created = state
         .db(move |conn| tickets::create(conn, &mail, &actor, &input))
         .await?;
-    Ok(HttpResponse::Created().json(view(&state, ticket.id).await?))
+    Ok(HttpResponse::Created().json(views::ticket_view(created)))
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -42,9 +42,13 @@ pub async fn create(
 pub struct QueueQuery {
     /// One stage or several, comma-separated.
     pub stage: Option<String>,
+    #[param(value_type = Option<crate::domain::vocab::Kind>)]
     pub kind: Option<String>,
+    #[param(value_type = Option<crate::domain::vocab::Channel>)]
     pub channel: Option<String>,
+    #[param(value_type = Option<crate::domain::vocab::Category>)]
     pub category: Option<String>,
+    #[param(value_type = Option<crate::domain::vocab::Priority>)]
     pub priority: Option<String>,
     /// A user id, `me`, or `none` (unassigned).
     pub assignee: Option<String>,

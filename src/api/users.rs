@@ -72,9 +72,11 @@ pub async fn get(
 pub struct CreateUser {
     pub email: String,
     pub name: String,
+    #[schema(value_type = crate::domain::user::Role)]
     pub role: String,
     pub password: String,
     pub manager_id: Option<i64>,
+    #[schema(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
 }
 
@@ -106,10 +108,12 @@ pub async fn create(
 #[serde(deny_unknown_fields)]
 pub struct PatchUser {
     pub name: Option<String>,
+    #[schema(value_type = Option<crate::domain::user::Role>)]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "super::double_option")]
     pub manager_id: Option<Option<i64>>,
     pub active: Option<bool>,
+    #[schema(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
     pub away: Option<bool>,
 }

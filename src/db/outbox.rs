@@ -116,6 +116,22 @@ pub fn key_exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
         > 0)
 }
 
+/// The mails a claim would take, as a SELECT with three parameters (due by, wall time, limit):
+/// only unsent mails, walked in id order on `outbox_unsent_idx`, never the sent ones.
+macro_rules! candidates {
+    ($due:literal, $wall:literal, $limit:literal) => {
+        concat!(
+            "SELECT id FROM outbox WHERE status IN ('pending', 'sending') \
+             AND ((status = 'pending' AND next_attempt_at <= ",
+            $due,
+            ") OR (status = 'sending' AND locked_until < ",
+            $wall,
+            ")) ORDER BY id LIMIT ",
+            $limit
+        )
+    };
+}
+
 /// Takes up to `limit` mails for `worker` until `lease_until`: those due by `due_by` (the pass's
 /// time), and those whose lease ran out by `wall` (the real time: a lease is never judged by a
 /// pass that runs "as of" the future). Each claim counts as an attempt.
@@ -127,34 +143,50 @@ pub fn claim(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<OutboxMail>> {
-    match conn {
-        DbConnection::Postgres(c) => diesel::sql_query(
-            "UPDATE outbox SET status = 'sending', locked_by = $1, locked_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox \
-                          WHERE (status = 'pending' AND next_attempt_at <= $3) OR (status = 'sending' AND locked_until < $4) \
-                          ORDER BY id LIMIT $5 FOR UPDATE SKIP LOCKED) \
-             RETURNING *",
-        )
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(due_by)
-        .bind::<Timestamp, _>(wall)
-        .bind::<BigInt, _>(limit)
-        .load(c),
-        DbConnection::Sqlite(c) => diesel::sql_query(
-            "UPDATE outbox SET status = 'sending', locked_by = ?, locked_until = ?, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox \
-                          WHERE (status = 'pending' AND next_attempt_at <= ?) OR (status = 'sending' AND locked_until < ?) \
-                          ORDER BY id LIMIT ?) \
-             RETURNING *",
-        )
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(due_by)
-        .bind::<Timestamp, _>(wall)
-        .bind::<BigInt, _>(limit)
-        .load(c),
+    macro_rules! claim {
+        ($conn:expr, [$p1:literal, $p2:literal, $p3:literal], $lock:literal, $p4:literal, $p5:literal) => {
+            diesel::sql_query(concat!(
+                "UPDATE outbox SET status = 'sending', locked_by = ",
+                $p4,
+                ", locked_until = ",
+                $p5,
+                ", attempts = attempts + 1 WHERE id IN (",
+                candidates!($p1, $p2, $p3),
+                $lock,
+                ") RETURNING *"
+            ))
+            .bind::<Timestamp, _>(due_by)
+            .bind::<Timestamp, _>(wall)
+            .bind::<BigInt, _>(limit)
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(lease_until)
+            .load($conn)
+        };
     }
+    match conn {
+        // A plain index scan, never a bitmap one: mails change status twice on their way out,
+        // so the unsent index fills with entries of dead row versions until VACUUM. An index
+        // scan marks those it meets as dead and the next claim skips them; a bitmap scan
+        // visits them all again (30 ms per claim during a 50,000-mail pass, 0.5 ms after).
+        DbConnection::Postgres(c) => c.transaction(|c| {
+            diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(c)?;
+            claim!(c, ["$1", "$2", "$3"], " FOR UPDATE SKIP LOCKED", "$4", "$5")
+        }),
+        DbConnection::Sqlite(c) => claim!(c, ["?1", "?2", "?3"], "", "?4", "?5"),
+    }
+}
+
+/// The database's plan for choosing the mails a claim takes (see `db::explain`).
+pub fn claim_plan(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<String>> {
+    let sql = match conn {
+        DbConnection::Postgres(_) => candidates!("$1", "$2", "$3"),
+        DbConnection::Sqlite(_) => candidates!("?1", "?2", "?3"),
+    };
+    let query = diesel::sql_query(sql)
+        .bind::<Timestamp, _>(now)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(20);
+    super::explain::plan(conn, query)
 }
 
 /// Extends this worker's lease on one mail just before it is sent; 0 rows means the lease was

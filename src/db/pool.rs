@@ -72,8 +72,13 @@ impl ManageConnection for Manager {
         Ok(conn)
     }
 
+    /// A PostgreSQL connection is pinged at checkout (the server may have restarted); a SQLite
+    /// connection is a file handle in this process and cannot go stale, so it is not.
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+        match conn {
+            DbConnection::Sqlite(_) => Ok(()),
+            DbConnection::Postgres(_) => conn.ping().map_err(diesel::r2d2::Error::QueryError),
+        }
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {

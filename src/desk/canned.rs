@@ -76,6 +76,7 @@ fn check_template(body: &str) -> Result<(), String> {
 #[serde(deny_unknown_fields)]
 pub struct CannedInput {
     pub step: Option<String>,
+    #[schema(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
     pub title: Option<String>,
     pub body: Option<String>,

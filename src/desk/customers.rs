@@ -17,6 +17,7 @@ pub struct CustomerInput {
     pub whatsapp: Option<String>,
     pub instagram: Option<String>,
     /// id or en: the language the customer is written to in.
+    #[schema(value_type = Option<crate::config::Locale>)]
     pub locale: Option<String>,
     pub notes: Option<String>,
     pub email_opt_out: Option<bool>,

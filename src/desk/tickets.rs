@@ -126,7 +126,9 @@ fn reindex(conn: &mut DbConnection, ticket: &Ticket) -> Result<(), AppError> {
 #[serde(deny_unknown_fields)]
 pub struct NewTicketInput {
     /// complaint (default), feedback or question
+    #[schema(value_type = Option<crate::domain::vocab::Kind>)]
     pub kind: Option<String>,
+    #[schema(value_type = crate::domain::vocab::Channel)]
     pub channel: String,
     /// An existing customer …
     pub customer_id: Option<i64>,
@@ -139,8 +141,10 @@ pub struct NewTicketInput {
     pub words: String,
     pub product: Option<String>,
     pub order_ref: Option<String>,
+    #[schema(value_type = Option<crate::domain::vocab::Category>)]
     pub category: Option<String>,
     /// low, normal (default), high or urgent
+    #[schema(value_type = Option<crate::domain::vocab::Priority>)]
     pub priority: Option<String>,
 }
 
@@ -149,18 +153,21 @@ pub fn create(
     mail: &Mailroom,
     actor: &User,
     input: &NewTicketInput,
-) -> Result<Ticket, AppError> {
+) -> Result<TicketDetail, AppError> {
     create_as(conn, mail, Some(actor), input)
 }
 
 /// Intake by a signed-in user, or (`None`) by the public feedback form: then the ticket waits
 /// unassigned, or goes to the least busy agent when automatic assignment is on.
+///
+/// Returns the new ticket's detail as written, so the caller answers without reading it back
+/// (a new ticket has no promises, replacements or attachments yet).
 pub fn create_as(
     conn: &mut DbConnection,
     mail: &Mailroom,
     actor: Option<&User>,
     input: &NewTicketInput,
-) -> Result<Ticket, AppError> {
+) -> Result<TicketDetail, AppError> {
     let default_locale = mail.settings.locale;
     let mut fields = FieldErrors::new();
     let kind = parse_into(&mut fields, "kind", input.kind.as_deref(), Kind::parse)
@@ -258,7 +265,14 @@ pub fn create_as(
             ),
         )?;
         search::index(conn, ticket.id, &search_document(&ticket, &customer.name))?;
-        Ok(ticket)
+        Ok(TicketDetail {
+            facts: facts_of(&ticket, &[]),
+            ticket,
+            customer,
+            promises: Vec::new(),
+            replacements: Vec::new(),
+            attachments: Vec::new(),
+        })
     })
 }
 
@@ -352,6 +366,7 @@ pub struct ActionInput {
     /// acknowledge: the thank-you sent to the customer.
     pub message: Option<String>,
     /// record
+    #[schema(value_type = Option<crate::domain::vocab::Category>)]
     pub category: Option<String>,
     /// record: the complaint in full.
     pub details: Option<String>,
@@ -360,6 +375,7 @@ pub struct ActionInput {
     /// diagnose
     pub root_cause: Option<String>,
     /// propose: refund, replacement, repair, voucher, explanation or other.
+    #[schema(value_type = Option<crate::domain::vocab::SolutionType>)]
     pub solution_type: Option<String>,
     pub solution: Option<String>,
     /// customer-response
@@ -896,8 +912,10 @@ pub fn act(
 #[serde(deny_unknown_fields)]
 pub struct TicketPatch {
     pub version: i32,
+    #[schema(value_type = Option<crate::domain::vocab::Priority>)]
     pub priority: Option<String>,
     pub subject: Option<String>,
+    #[schema(value_type = Option<crate::domain::vocab::Category>)]
     pub category: Option<String>,
     pub product: Option<String>,
     pub order_ref: Option<String>,
@@ -1327,6 +1345,7 @@ pub fn add_replacement(
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReplacementPatch {
+    #[schema(value_type = crate::domain::replacement::ReplacementStatus)]
     pub status: String,
     pub courier: Option<String>,
     pub tracking_number: Option<String>,

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 
 /// What a user may do. Agents work tickets; managers also receive overdue alerts and take
 /// escalations; admins also manage users and settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     Agent,

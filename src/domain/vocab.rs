@@ -5,7 +5,8 @@
 macro_rules! vocabulary {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        // ToSchema: the API document lists the allowed values, so clients (and the fuzzer) see them.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -118,5 +119,44 @@ mod tests {
             serde_json::to_string(&Channel::WalkIn).unwrap(),
             "\"walk_in\""
         );
+    }
+
+    use crate::domain::playbook::Stage;
+    use crate::domain::replacement::ReplacementStatus;
+
+    /// The API document lists each vocabulary by its serde names; they must be the very words
+    /// `parse` accepts, or a client following the document would be refused.
+    fn document_names_are_accepted<T>(all: &[T], parse: fn(&str) -> Result<T, String>)
+    where
+        T: Copy + PartialEq + std::fmt::Debug + serde::Serialize,
+    {
+        for value in all {
+            let name = serde_json::to_value(value).unwrap();
+            let name = name.as_str().expect("a vocabulary serializes as a string");
+            assert_eq!(parse(name), Ok(*value), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_vocabulary_is_documented_by_the_words_it_accepts() {
+        document_names_are_accepted(Kind::ALL, Kind::parse);
+        document_names_are_accepted(Channel::ALL, Channel::parse);
+        document_names_are_accepted(Category::ALL, Category::parse);
+        document_names_are_accepted(Priority::ALL, Priority::parse);
+        document_names_are_accepted(SolutionType::ALL, SolutionType::parse);
+        document_names_are_accepted(PartnerKind::ALL, PartnerKind::parse);
+        document_names_are_accepted(Stage::ALL, Stage::parse);
+        document_names_are_accepted(ReplacementStatus::ALL, ReplacementStatus::parse);
+        document_names_are_accepted(
+            &crate::domain::user::Role::ALL,
+            crate::domain::user::Role::parse,
+        );
+        for locale in [crate::config::Locale::Id, crate::config::Locale::En] {
+            let name = serde_json::to_value(locale).unwrap();
+            assert_eq!(
+                crate::config::Locale::parse(name.as_str().unwrap()),
+                Some(locale)
+            );
+        }
     }
 }

@@ -91,7 +91,7 @@ pub async fn create(
         .db(move |conn| tickets::create(conn, &mail, &actor, &input))
         .await
     {
-        Ok(ticket) => redirect(&format!("/tickets/{}", ticket.id)),
+        Ok(created) => redirect(&format!("/tickets/{}", created.ticket.id)),
         Err(error) => redirect_with_error("/tickets/new", &error),
     }
 }
