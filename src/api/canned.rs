@@ -30,16 +30,19 @@ pub async fn list(
     query: web::Query<CannedQuery>,
 ) -> Result<HttpResponse, AppError> {
     let CannedQuery { step, locale, all } = query.into_inner();
-    if let Some(raw) = &locale {
-        Locale::parse(raw)
-            .ok_or_else(|| AppError::invalid("locale", format!("'{raw}' is not one of: id, en")))?;
-    }
+    // Filter on the parsed word: "EN" or " en " is English too.
+    let locale = match &locale {
+        Some(raw) => Some(Locale::parse(raw).ok_or_else(|| {
+            AppError::invalid("locale", format!("'{raw}' is not one of: id, en"))
+        })?),
+        None => None,
+    };
     let found = state
         .db(move |conn| {
             canned_db::list(
                 conn,
                 step.as_deref(),
-                locale.as_deref(),
+                locale.map(Locale::as_str),
                 all.unwrap_or(false),
             )
         })

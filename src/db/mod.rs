@@ -4,16 +4,29 @@
 //! once. Where the two dialects differ (full-text search, upserts, locking), a query matches
 //! on the variant. This module never imports actix.
 
-/// Inserts many rows and returns the `$returning` column of each, in order. One statement on
-/// PostgreSQL; on SQLite one prepared insert per row (diesel's `MultiConnection` cannot build a
-/// multi-row insert for SQLite), which inside the caller's transaction is nearly as fast.
+/// Rows per multi-row INSERT on PostgreSQL: a statement takes at most 65,535 parameters, and
+/// no table here has 65 columns.
+pub const PG_ROWS_PER_INSERT: usize = 1000;
+
+/// Inserts many rows and returns the `$returning` id column of each, in order. One statement per
+/// `PG_ROWS_PER_INSERT` rows on PostgreSQL; on SQLite one prepared insert per row (diesel's
+/// `MultiConnection` cannot build a multi-row insert for SQLite), which inside the caller's
+/// transaction is nearly as fast.
 macro_rules! insert_many {
     ($conn:expr, $table:expr, $rows:expr, $returning:expr) => {
         match $conn {
-            $crate::db::DbConnection::Postgres(c) => diesel::insert_into($table)
-                .values($rows)
-                .returning($returning)
-                .get_results(c),
+            $crate::db::DbConnection::Postgres(c) => {
+                let mut ids = Vec::with_capacity($rows.len());
+                for chunk in $rows.chunks($crate::db::PG_ROWS_PER_INSERT) {
+                    ids.extend(
+                        diesel::insert_into($table)
+                            .values(chunk)
+                            .returning($returning)
+                            .get_results::<i64>(c)?,
+                    );
+                }
+                Ok(ids)
+            }
             $crate::db::DbConnection::Sqlite(c) => $rows
                 .iter()
                 .map(|row| {

@@ -87,11 +87,21 @@ pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<
 /// One statement on PostgreSQL; prepared inserts on SQLite (inside the caller's transaction).
 pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail]) -> QueryResult<Vec<String>> {
     match conn {
-        DbConnection::Postgres(c) => diesel::insert_into(outbox::table)
-            .values(mails)
-            .on_conflict_do_nothing()
-            .returning(outbox::idempotency_key)
-            .get_results(c),
+        // In chunks: one alert can carry a mail per manager, so a transaction's mails are not
+        // bounded by its alerts, and a statement takes at most 65,535 parameters.
+        DbConnection::Postgres(c) => {
+            let mut queued = Vec::with_capacity(mails.len());
+            for chunk in mails.chunks(super::PG_ROWS_PER_INSERT) {
+                queued.extend(
+                    diesel::insert_into(outbox::table)
+                        .values(chunk)
+                        .on_conflict_do_nothing()
+                        .returning(outbox::idempotency_key)
+                        .get_results::<String>(c)?,
+                );
+            }
+            Ok(queued)
+        }
         DbConnection::Sqlite(c) => {
             let mut queued = Vec::with_capacity(mails.len());
             for mail in mails {
@@ -167,7 +177,9 @@ pub fn claim(
         // A plain index scan, never a bitmap one: mails change status twice on their way out,
         // so the unsent index fills with entries of dead row versions until VACUUM. An index
         // scan marks those it meets as dead and the next claim skips them; a bitmap scan
-        // visits them all again (30 ms per claim during a 50,000-mail pass, 0.5 ms after).
+        // visits them all again (30 ms per claim during a 50,000-mail pass, 0.5 ms after). The
+        // dispatcher claims outside any transaction, so the setting lasts for this claim only
+        // (inside a caller's transaction it would last until that one ends).
         DbConnection::Postgres(c) => c.transaction(|c| {
             diesel::sql_query("SET LOCAL enable_bitmapscan = off").execute(c)?;
             claim!(c, ["$1", "$2", "$3"], " FOR UPDATE SKIP LOCKED", "$4", "$5")

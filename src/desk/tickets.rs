@@ -549,6 +549,21 @@ pub fn act(
 ) -> Result<Ticket, AppError> {
     let notify = input.notify_customer;
     let mut fields = FieldErrors::new();
+    // Every action refuses a word outside a vocabulary, even in a field it does not read: the
+    // API document lists the allowed words for all of them.
+    parse_into(
+        &mut fields,
+        "category",
+        input.category.as_deref(),
+        Category::parse,
+    );
+    parse_into(
+        &mut fields,
+        "solution_type",
+        input.solution_type.as_deref(),
+        SolutionType::parse,
+    );
+    AppError::check(std::mem::take(&mut fields))?;
     let who = Some(actor.id);
     let now = db::now();
     match action {

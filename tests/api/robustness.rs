@@ -147,3 +147,119 @@ async fn readyz_follows_the_database_away_and_back() {
     let token = app.admin_token().await;
     assert_eq!(app.get("/api/me", Some(&token)).await.status, 200);
 }
+
+/// Multi-row inserts stay under PostgreSQL's 65,535 parameters a statement: an overdue pass
+/// can queue a mail per manager for each of 500 alerts in one transaction (15 columns a mail),
+/// and a bulk load writes thousands of events. 5,000 mails (75,000 values) and 10,000 events
+/// (70,000) each went out as one statement and failed before.
+async fn bulk_inserts_stay_under_the_parameter_limit(app: TestApp) {
+    use tanggap::db::{events, outbox};
+    let token = app.admin_token().await;
+    let ticket_id = app.ticket(&token, json!({})).await["id"].as_i64().unwrap();
+    let admin = app.get("/api/me", Some(&token)).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let mut conn = app.conn();
+    let now = tanggap::db::now();
+    // Every column given (a None is written as DEFAULT, not as a parameter).
+    let mails: Vec<outbox::NewMail> = (0..5_000)
+        .map(|n| outbox::NewMail {
+            idempotency_key: format!("bulk:{n}"),
+            kind: "test".into(),
+            ticket_id: Some(ticket_id),
+            to_address: "rina@toko.test".into(),
+            to_name: Some("Rina".into()),
+            subject: format!("Janji #{n} lewat"),
+            text_body: String::new(),
+            html_body: String::new(),
+            message_id: format!("<bulk-{n}@toko.test>"),
+            in_reply_to: Some("<ticket@toko.test>".into()),
+            status: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            template_data: Some("{}".into()),
+        })
+        .collect();
+    let queued = outbox::insert_new(&mut conn, &mails).unwrap();
+    assert_eq!(queued.len(), 5_000);
+    // Queued once: the same keys again queue nothing.
+    assert!(outbox::insert_new(&mut conn, &mails[..10])
+        .unwrap()
+        .is_empty());
+
+    let many: Vec<events::NewEvent> = (0..10_000)
+        .map(|n| events::NewEvent {
+            ticket_id,
+            actor_id: Some(admin),
+            kind: "note".into(),
+            visibility: "internal".into(),
+            body: Some(format!("catatan {n}")),
+            data: Some("{}".into()),
+            created_at: now,
+        })
+        .collect();
+    let ids = events::append_many(&mut conn, &many).unwrap();
+    assert_eq!(ids.len(), 10_000);
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "ids in row order");
+}
+
+backend_tests!(bulk_inserts_stay_under_the_parameter_limit);
+
+/// The API document lists each vocabulary's words for every field that takes one, so every
+/// route refuses a word outside it — also an action that does not read the field — and reads
+/// the words as `parse` does ("EN" is English).
+async fn vocabulary_fields_mean_the_same_on_every_route(app: TestApp) {
+    let token = app.admin_token().await;
+    let ticket = app.ticket(&token, json!({})).await;
+    let id = ticket["id"].as_i64().unwrap();
+    let version = ticket["version"].as_i64().unwrap();
+    for (field, word) in [
+        ("category", "salah_kirim"),
+        ("solution_type", "uang_kembali"),
+    ] {
+        let reply = app
+            .post(
+                &format!("/api/tickets/{id}/acknowledge"),
+                Some(&token),
+                json!({"version": version, "message": "Terima kasih, Kak.", field: word}),
+            )
+            .await;
+        assert_eq!(reply.status, 422, "{field}: {}", reply.body);
+        assert!(reply.body.to_string().contains(field), "{}", reply.body);
+    }
+    // Nothing happened to the ticket.
+    let after = app.get(&format!("/api/tickets/{id}"), Some(&token)).await;
+    assert_eq!(after.body["stage"], "new");
+    // A known word is fine where it is not read.
+    let reply = app
+        .post(
+            &format!("/api/tickets/{id}/acknowledge"),
+            Some(&token),
+            json!({"version": version, "message": "Terima kasih, Kak.", "category": "defective"}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+
+    let lower = app
+        .get("/api/canned-responses?locale=en", Some(&token))
+        .await;
+    let upper = app
+        .get("/api/canned-responses?locale=EN", Some(&token))
+        .await;
+    assert_eq!(lower.status, 200);
+    assert!(
+        !lower.body["canned_responses"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "English canned responses are seeded"
+    );
+    assert_eq!(upper.body, lower.body);
+    let wrong = app
+        .get("/api/canned-responses?locale=fr", Some(&token))
+        .await;
+    assert_eq!(wrong.status, 422);
+}
+
+backend_tests!(vocabulary_fields_mean_the_same_on_every_route);
