@@ -127,7 +127,8 @@ pub fn key_exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
 }
 
 /// The mails a claim would take, as a SELECT with three parameters (due by, wall time, limit):
-/// only unsent mails, walked in id order on `outbox_unsent_idx`, never the sent ones.
+/// only unsent mails, never the sent ones (PostgreSQL walks `outbox_unsent_idx` in id order;
+/// SQLite reads the pending and sending ranges of `outbox_due_idx`).
 macro_rules! candidates {
     ($due:literal, $wall:literal, $limit:literal) => {
         concat!(
