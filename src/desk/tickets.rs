@@ -550,14 +550,15 @@ pub fn act(
     let notify = input.notify_customer;
     let mut fields = FieldErrors::new();
     // Every action refuses a word outside a vocabulary, even in a field it does not read: the
-    // API document lists the allowed words for all of them.
-    parse_into(
+    // API document lists the allowed words for all of them. Parsed once; the actions that
+    // need one (record, propose) refuse its absence below.
+    let category = parse_into(
         &mut fields,
         "category",
         input.category.as_deref(),
         Category::parse,
     );
-    parse_into(
+    let solution_type = parse_into(
         &mut fields,
         "solution_type",
         input.solution_type.as_deref(),
@@ -607,12 +608,9 @@ pub fn act(
             )
         }
         Action::Record => {
-            let category = parse_into(
-                &mut fields,
-                "category",
-                Some(input.category.as_deref().unwrap_or("")),
-                Category::parse,
-            );
+            // Absent: the same "'' is not one of …" answer as an empty word.
+            let category =
+                category.or_else(|| parse_into(&mut fields, "category", Some(""), Category::parse));
             let details = text_field(
                 &mut fields,
                 "details",
@@ -689,12 +687,9 @@ pub fn act(
             )
         }
         Action::Propose => {
-            let solution_type = parse_into(
-                &mut fields,
-                "solution_type",
-                Some(input.solution_type.as_deref().unwrap_or("")),
-                SolutionType::parse,
-            );
+            let solution_type = solution_type.or_else(|| {
+                parse_into(&mut fields, "solution_type", Some(""), SolutionType::parse)
+            });
             let solution = text_field(
                 &mut fields,
                 "solution",

@@ -342,9 +342,9 @@ struct OverdueAlert {
 
 /// The managers' alerts for promises past due, in batches: one read of the batch's promises,
 /// tickets and customers; the mails rendered outside any transaction; then each 25 alerts
-/// (500 on PostgreSQL) written in one short transaction (marks, outbox rows and timeline events, each a single
-/// statement on PostgreSQL). Each alert exactly once: a promise another app server marked
-/// first is skipped, and a mail key that exists is not queued again.
+/// (500 on PostgreSQL) written in one short transaction (marks, outbox rows and timeline
+/// events, multi-row statements on PostgreSQL). Each alert exactly once: a promise another app
+/// server marked first is skipped, and a mail key that exists is not queued again.
 fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     const BATCH: i64 = 2000;
     // Measured at a million tickets (BENCHMARKS.md, section 3): 200 alerts per transaction

@@ -164,6 +164,12 @@ async fn intake_finds_the_same_customer_again(app: TestApp) {
         "one person is one customer"
     );
     assert_eq!(again["customer"]["name"], "Budi");
+    // Intake answers from what it wrote, without reading it back: the same as a later read,
+    // also when the customer was found rather than created.
+    let stored = app
+        .get(&format!("/api/tickets/{}", again["id"]), Some(&token))
+        .await;
+    assert_eq!(stored.body, again);
     let by_email = app
         .ticket(
             &token,
