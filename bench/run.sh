@@ -3,7 +3,8 @@
 # records a run. Needs: a release build (`cargo build --release`), wrk (Debian `wrk`; installed
 # here if missing), PostgreSQL on 127.0.0.1:5432 for the PostgreSQL half.
 #
-#   bench/run.sh intake   [sqlite|postgres]   # POST /api/tickets at 1, 4, 16 clients + raw diesel loop
+#   bench/run.sh intake   [sqlite|postgres] [full|normal]  # POST /api/tickets at 1, 4, 16 clients
+#                                             # + raw diesel loop (SQLite: FULL and NORMAL)
 #   bench/run.sh queue    [sqlite|postgres]   # 1M tickets, queue JSON + HTML at 1 and 64 clients
 #   bench/run.sh tick     [sqlite|postgres]   # one `tanggap tick` over the 1M tickets
 #   bench/run.sh scanload                     # intake p99 alone and while a scan writes 50,000 alerts
@@ -72,9 +73,9 @@ wrk_run() {
 }
 
 intake() {
-  local backend=${1:-sqlite}
-  start_server intake "$backend"
-  for c in 1 4 16; do wrk_run "intake/$backend" "$c" intake.lua /api/tickets; done
+  local backend=${1:-sqlite} synchronous=${2:-full}
+  start_server intake "$backend" TANGGAP_SQLITE_SYNCHRONOUS="$synchronous"
+  for c in 1 4 16; do wrk_run "intake/$backend/$synchronous" "$c" intake.lua /api/tickets; done
   stop_server
   # The storage limit: the same rows in the same number of transactions, no HTTP.
   local target
@@ -204,7 +205,7 @@ mail() {
 }
 
 case "${1:-}" in
-  intake) intake "${2:-sqlite}" ;;
+  intake) intake "${2:-sqlite}" "${3:-full}" ;;
   queue) queue "${2:-sqlite}" ;;
   tick) tick "${2:-sqlite}" ;;
   scanload) scanload ;;

@@ -7,8 +7,7 @@
 
 use std::time::Instant;
 
-use diesel::connection::SimpleConnection;
-use tanggap::config::DatabaseUrl;
+use tanggap::config::{DatabaseUrl, Synchronous};
 use tanggap::db::customers::NewCustomer;
 use tanggap::db::events::NewEvent;
 use tanggap::db::tickets::NewTicket;
@@ -29,14 +28,17 @@ fn main() -> anyhow::Result<()> {
         DatabaseUrl::Postgres(target.clone())
     } else {
         let _ = std::fs::remove_file(&target);
-        DatabaseUrl::Sqlite(target.clone().into())
+        // In the URL, not a PRAGMA on this connection: writes run on the pool's writer
+        // connection (group commit), which opens with the URL's settings.
+        DatabaseUrl::Sqlite {
+            path: target.clone().into(),
+            synchronous: Synchronous::parse(&synchronous)
+                .ok_or_else(|| anyhow::anyhow!("synchronous: full or normal"))?,
+        }
     };
     let pool = db::connect_pool(&url, 1)?;
     let mut conn = pool.get()?;
     let conn: &mut DbConnection = &mut conn;
-    if let DbConnection::Sqlite(_) = conn {
-        conn.batch_execute(&format!("PRAGMA synchronous = {synchronous};"))?;
-    }
     let run = format!("{:x}", std::process::id());
     let started = Instant::now();
     for n in 0..count {

@@ -11,8 +11,39 @@ use secrecy::{ExposeSecret, SecretString};
 /// Where the data lives: an SQLite file (the default) or a PostgreSQL server.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum DatabaseUrl {
-    Sqlite(PathBuf),
+    Sqlite {
+        path: PathBuf,
+        synchronous: Synchronous,
+    },
     Postgres(String),
+}
+
+/// When SQLite's commit waits for the disk (`TANGGAP_SQLITE_SYNCHRONOUS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Synchronous {
+    /// Every commit is on disk before it is answered: nothing answered is lost on a power loss.
+    #[default]
+    Full,
+    /// WAL commits are not flushed one by one: faster, and a power loss (not a crash of the
+    /// process) can lose the writes of the last moments, already answered.
+    Normal,
+}
+
+impl Synchronous {
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "full" => Some(Self::Full),
+            "normal" => Some(Self::Normal),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "FULL",
+            Self::Normal => "NORMAL",
+        }
+    }
 }
 
 impl DatabaseUrl {
@@ -29,7 +60,15 @@ impl DatabaseUrl {
         if path.is_empty() {
             return Err("the SQLite path is empty".to_owned());
         }
-        Ok(Self::Sqlite(PathBuf::from(path)))
+        Ok(Self::sqlite(path))
+    }
+
+    /// An SQLite file with the default, durable settings.
+    pub fn sqlite(path: impl Into<PathBuf>) -> Self {
+        Self::Sqlite {
+            path: path.into(),
+            synchronous: Synchronous::Full,
+        }
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -39,7 +78,7 @@ impl DatabaseUrl {
     /// A form safe for logs: the password of a PostgreSQL URL is hidden.
     pub fn redacted(&self) -> String {
         match self {
-            Self::Sqlite(path) => format!("sqlite://{}", path.display()),
+            Self::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
             Self::Postgres(raw) => match url::Url::parse(raw) {
                 Ok(mut url) => {
                     if url.password().is_some() {
@@ -147,10 +186,21 @@ impl Settings {
             None => SocketAddr::from(([127, 0, 0, 1], 8080)),
         };
         let data_dir = PathBuf::from(get("TANGGAP_DATA_DIR").unwrap_or_else(|| "./data".into()));
-        let database_url = match get("DATABASE_URL") {
+        let mut database_url = match get("DATABASE_URL") {
             Some(raw) => DatabaseUrl::parse(&raw).map_err(|m| bad("DATABASE_URL", m))?,
-            None => DatabaseUrl::Sqlite(data_dir.join("tanggap.db")),
+            None => DatabaseUrl::sqlite(data_dir.join("tanggap.db")),
         };
+        if let Some(raw) = get("TANGGAP_SQLITE_SYNCHRONOUS") {
+            let chosen = Synchronous::parse(&raw).ok_or_else(|| {
+                bad(
+                    "TANGGAP_SQLITE_SYNCHRONOUS",
+                    format!("'{raw}' is not one of: full, normal"),
+                )
+            })?;
+            if let DatabaseUrl::Sqlite { synchronous, .. } = &mut database_url {
+                *synchronous = chosen;
+            }
+        }
         let jwt_secret = match get("TANGGAP_JWT_SECRET") {
             Some(raw) if raw.len() < 32 => {
                 return Err(bad(
@@ -359,10 +409,7 @@ mod tests {
     fn defaults_need_no_environment() {
         let s = settings(&[]).unwrap();
         assert_eq!(s.bind.to_string(), "127.0.0.1:8080");
-        assert_eq!(
-            s.database_url,
-            DatabaseUrl::Sqlite(PathBuf::from("./data/tanggap.db"))
-        );
+        assert_eq!(s.database_url, DatabaseUrl::sqlite("./data/tanggap.db"));
         assert_eq!(s.timezone, chrono_tz::Asia::Jakarta);
         assert_eq!(s.locale, Locale::Id);
     }
@@ -379,11 +426,29 @@ mod tests {
             ("TANGGAP_MAIL_URL", "carrier-pigeon"),
             ("TANGGAP_TOKEN_TTL_MINUTES", "-1"),
             ("TANGGAP_MAIL_LEASE_SECONDS", "0"),
+            ("TANGGAP_SQLITE_SYNCHRONOUS", "off"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).unwrap_err();
             assert_eq!(err.variable, variable, "{value}");
         }
+    }
+
+    #[test]
+    fn sqlite_durability_is_full_unless_asked() {
+        let synchronous = |pairs: &[(&str, &str)]| match settings(pairs).unwrap().database_url {
+            DatabaseUrl::Sqlite { synchronous, .. } => synchronous,
+            DatabaseUrl::Postgres(_) => panic!("expected SQLite"),
+        };
+        assert_eq!(synchronous(&[]), Synchronous::Full);
+        assert_eq!(
+            synchronous(&[("TANGGAP_SQLITE_SYNCHRONOUS", "Normal")]),
+            Synchronous::Normal
+        );
+        assert_eq!(
+            synchronous(&[("TANGGAP_SQLITE_SYNCHRONOUS", "full")]),
+            Synchronous::Full
+        );
     }
 
     #[test]

@@ -16,6 +16,10 @@ pub struct Explain<Q>(pub Q);
 
 impl<Q: QueryFragment<MultiBackend>> QueryFragment<MultiBackend> for Explain<Q> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        // Never from diesel's statement cache: SQLite computes an EXPLAIN QUERY PLAN when the
+        // statement is prepared and does not prepare it again after the schema changed, so a
+        // cached one would show the plan of indexes that are gone.
+        out.unsafe_to_cache_prepared();
         match out.backend() {
             MultiBackend::Sqlite(_) => out.push_sql("EXPLAIN QUERY PLAN "),
             MultiBackend::Postgres(_) => out.push_sql("EXPLAIN "),

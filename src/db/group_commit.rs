@@ -11,6 +11,10 @@
 //!
 //! A closure that fails rolls back its own savepoint only. A commit that fails fails every
 //! member of its batch (none of them has answered yet, and none of their rows stay).
+//!
+//! The scheduler's writes (`Durability::Redoable`) form batches of their own, committed with
+//! synchronous=NORMAL: no fsync per commit. An answered write never joins such a batch: it
+//! commits the open one first and opens its own at the configured level.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -23,8 +27,8 @@ use diesel::result::{DatabaseErrorKind, Error};
 use diesel::sql_types::Text;
 use diesel::{Connection, QueryableByName, RunQueryDsl};
 
-use super::DbConnection;
-use crate::config::DatabaseUrl;
+use super::{DbConnection, Durability};
+use crate::config::{DatabaseUrl, Synchronous};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
@@ -46,8 +50,12 @@ pub struct Group {
 #[derive(Default)]
 struct State {
     conn: Option<DbConnection>,
+    /// The level the connection commits at now (set before each batch).
+    level: Option<Synchronous>,
     /// The open batch: its number, when it began, and how many writes it holds.
     open: Option<(u64, Instant, usize)>,
+    /// Whether the open batch holds only redoable writes (and so commits without an fsync).
+    open_redoable: bool,
     last_batch: u64,
     /// The latest finished batch, and the failures among the latest ones.
     finished: u64,
@@ -116,7 +124,7 @@ impl Group {
     }
 
     /// Runs `f` in the shared transaction and returns once its batch is committed.
-    pub fn write<T, E, F>(&self, f: F) -> Result<T, E>
+    pub fn write<T, E, F>(&self, durability: Durability, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
         E: From<Error>,
@@ -124,7 +132,12 @@ impl Group {
         self.queued.fetch_add(1, Ordering::SeqCst);
         let mut state = self.lock();
         self.queued.fetch_sub(1, Ordering::SeqCst);
-        let batch = state.join(&self.url)?;
+        if durability == Durability::Answered && state.open.is_some() && state.open_redoable {
+            // Its commit would not wait for the disk: let it go first, on its own.
+            state.commit();
+            self.committed.notify_all();
+        }
+        let batch = state.join(&self.url, durability)?;
         let conn = state
             .conn
             .as_mut()
@@ -214,20 +227,42 @@ where
 }
 
 impl State {
-    /// The open batch's number, opening one (`BEGIN IMMEDIATE`) if none is.
-    fn join(&mut self, url: &DatabaseUrl) -> Result<u64, Error> {
+    /// The open batch's number, opening one (`BEGIN IMMEDIATE`) if none is. A new batch
+    /// commits at the configured level, or at NORMAL if it opens for a redoable write (the
+    /// level cannot change inside a transaction).
+    fn join(&mut self, url: &DatabaseUrl, durability: Durability) -> Result<u64, Error> {
         if let Some((batch, _, _)) = self.open {
             return Ok(batch);
         }
+        let DatabaseUrl::Sqlite {
+            synchronous: configured,
+            ..
+        } = url
+        else {
+            unreachable!("a group writes SQLite only");
+        };
         if self.conn.is_none() {
             let conn = super::pool::establish(url).map_err(|e| {
                 Error::DatabaseError(DatabaseErrorKind::Unknown, Box::new(e.to_string()))
             })?;
             self.conn = Some(conn);
+            self.level = Some(*configured);
         }
         let Some(DbConnection::Sqlite(sqlite)) = self.conn.as_mut() else {
             unreachable!("a group writes SQLite only");
         };
+        let level = match durability {
+            Durability::Answered => *configured,
+            Durability::Redoable => Synchronous::Normal,
+        };
+        if self.level != Some(level) {
+            let set = format!("PRAGMA synchronous = {}", level.as_str());
+            if let Err(error) = diesel::sql_query(set).execute(sqlite) {
+                self.conn = None;
+                return Err(error);
+            }
+            self.level = Some(level);
+        }
         if let Err(error) = AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE")
         {
             self.conn = None;
@@ -235,6 +270,7 @@ impl State {
         }
         self.last_batch += 1;
         self.open = Some((self.last_batch, Instant::now(), 0));
+        self.open_redoable = durability == Durability::Redoable;
         Ok(self.last_batch)
     }
 
@@ -314,6 +350,7 @@ mod tests {
     use diesel::sql_types::BigInt;
 
     use super::*;
+    use crate::db::pool::tests::synchronous_of;
     use crate::db::pool::Manager;
 
     #[derive(QueryableByName)]
@@ -336,22 +373,27 @@ mod tests {
             .n
     }
 
+    /// A pool on a new database in `dir` with one table, `t`.
+    fn pool_with_table(dir: &tempfile::TempDir, size: u32) -> Arc<Pool<Manager>> {
+        let url = DatabaseUrl::sqlite(dir.path().join("group.db"));
+        let pool: Pool<Manager> = r2d2::Pool::builder()
+            .max_size(size)
+            .build(Manager::new(url))
+            .unwrap();
+        pool.get()
+            .unwrap()
+            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+            .unwrap();
+        Arc::new(pool)
+    }
+
     /// Sixteen threads write at once through the shared writer: every write that answered Ok
     /// is on disk, a write that failed left nothing (its savepoint only), and a write that
     /// panicked does not break the writes after it.
     #[test]
     fn concurrent_writes_share_commits_and_fail_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite(dir.path().join("group.db"));
-        let pool: Pool<Manager> = r2d2::Pool::builder()
-            .max_size(17)
-            .build(Manager::new(url.clone()))
-            .unwrap();
-        pool.get()
-            .unwrap()
-            .batch_execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
-            .unwrap();
-        let pool = Arc::new(pool);
+        let pool = pool_with_table(&dir, 17);
         let threads: Vec<_> = (0..16i64)
             .map(|n| {
                 let pool = pool.clone();
@@ -398,5 +440,54 @@ mod tests {
         assert!(!group.state.is_poisoned());
         crate::db::write(&mut conn, |c| insert(c, 100_000)).unwrap();
         assert_eq!(count(&mut conn, 100_000), 1);
+    }
+
+    /// A redoable write commits without an fsync (NORMAL = 1); an answered write that arrives
+    /// while such a batch is open does not join it: it commits at FULL (2), and both are kept.
+    #[test]
+    fn answered_writes_never_share_a_commit_that_skips_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool_with_table(&dir, 3);
+        let mut conn = pool.get().unwrap();
+        let group = match &mut *conn {
+            DbConnection::Sqlite(sqlite) => Group::of(sqlite).unwrap().expect("registered"),
+            DbConnection::Postgres(_) => unreachable!(),
+        };
+        let (inside, go) = std::sync::mpsc::channel::<()>();
+        let scheduler = {
+            let (pool, group) = (pool.clone(), group.clone());
+            std::thread::spawn(move || {
+                let mut conn = pool.get().unwrap();
+                crate::db::write_redoable(&mut conn, |c| {
+                    insert(c, 1)?;
+                    inside.send(()).unwrap();
+                    // Ends once the answered write queues behind it, so that its batch is
+                    // still open (younger than MAX_OPEN) when that one takes the writer.
+                    let waited = Instant::now();
+                    while group.queued.load(Ordering::SeqCst) == 0
+                        && waited.elapsed() < Duration::from_secs(5)
+                    {
+                        std::thread::yield_now();
+                    }
+                    synchronous_of(c)
+                })
+                .unwrap()
+            })
+        };
+        go.recv().unwrap();
+        let answered = crate::db::write(&mut conn, |c| {
+            insert(c, 2)?;
+            synchronous_of(c)
+        })
+        .unwrap();
+        assert_eq!(
+            scheduler.join().unwrap(),
+            1,
+            "the redoable batch skips the fsync"
+        );
+        assert_eq!(answered, 2, "the answered write commits at FULL");
+        assert_eq!(count(&mut conn, 1) + count(&mut conn, 2), 2);
+        // And the other way round: a redoable write may ride on an answered commit.
+        assert_eq!(crate::db::write(&mut conn, synchronous_of).unwrap(), 2);
     }
 }

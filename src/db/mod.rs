@@ -75,6 +75,20 @@ pub fn now() -> chrono::NaiveDateTime {
 /// The queue of this process's SQLite writers (see `write`).
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// How much a write's commit must wait for the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Somebody is answered once it is committed: it must survive a power loss (with the
+    /// default settings).
+    Answered,
+    /// Nobody is answered, and the next pass redoes it if it is lost: the scheduler finds its
+    /// work by what is not yet marked done and marks it in the same transaction. Its commit
+    /// does not wait for the disk. A power loss can lose the last of these, each whole (a mark
+    /// never without its mails), and the next pass writes them again; the first answered
+    /// commit after them makes them durable too (the log is flushed in order).
+    Redoable,
+}
+
 /// Runs `f` as one transaction that is going to write.
 ///
 /// On SQLite it opens with `BEGIN IMMEDIATE`: the write lock is taken first, so concurrent
@@ -91,29 +105,59 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, E>,
     E: From<diesel::result::Error>,
 {
+    write_as(conn, Durability::Answered, f)
+}
+
+/// `write` for the scheduler's passes (see `Durability::Redoable`): on SQLite such a batch
+/// commits with synchronous=NORMAL and never carries an answered write; on PostgreSQL the
+/// transaction runs with `synchronous_commit` off.
+pub fn write_redoable<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    write_as(conn, Durability::Redoable, f)
+}
+
+fn write_as<T, E, F>(conn: &mut DbConnection, durability: Durability, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
-    use diesel::Connection;
+    use diesel::{Connection, RunQueryDsl};
     type Manager = <DbConnection as Connection>::TransactionManager;
 
-    let outermost_sqlite = match conn {
-        DbConnection::Sqlite(sqlite) => {
-            AnsiTransactionManager::transaction_manager_status_mut(sqlite)
-                .transaction_depth()?
-                .is_none()
-        }
-        DbConnection::Postgres(_) => false,
+    let outermost = match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConnection::Postgres(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
     };
-    if !outermost_sqlite {
+    if !outermost {
         return conn.transaction(f);
     }
-    if let DbConnection::Sqlite(sqlite) = conn {
-        if let Some(group) = group_commit::Group::of(sqlite)? {
-            return group.write(f);
+    match conn {
+        DbConnection::Postgres(_) => {
+            return conn.transaction(|conn| {
+                if durability == Durability::Redoable {
+                    diesel::sql_query("SET LOCAL synchronous_commit = off").execute(conn)?;
+                }
+                f(conn)
+            });
+        }
+        DbConnection::Sqlite(sqlite) => {
+            if let Some(group) = group_commit::Group::of(sqlite)? {
+                return group.write(durability, f);
+            }
         }
     }
     // SQLite has one writer at a time. Writers of this process queue here, woken in turn,
     // rather than on SQLite's busy handler, which sleeps and retries and so lets an unlucky
-    // writer wait seconds under load. (Other processes still meet the busy timeout.)
+    // writer wait seconds under load. (Other processes still meet the busy timeout.) Such a
+    // connection keeps its own settings: every write is as durable as an answered one.
     let _turn = SQLITE_WRITER
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

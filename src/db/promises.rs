@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::promises;
-use super::DbConnection;
+use super::{DbConnection, MultiBackend};
 
 #[derive(Clone, Debug, Queryable, Selectable)]
 #[diesel(table_name = promises)]
@@ -103,12 +103,21 @@ pub fn close(
     .optional()
 }
 
+/// A scheduler question about promises, not yet asked (so that `scheduler_plans` can explain
+/// the very query the scheduler runs).
+type Question =
+    promises::BoxedQuery<'static, MultiBackend, diesel::dsl::AsSelect<Promise, MultiBackend>>;
+
 /// Open promises not yet reminded whose due time is after `now` and before `horizon`.
 pub fn due_for_reminder(
     conn: &mut DbConnection,
     now: NaiveDateTime,
     horizon: NaiveDateTime,
 ) -> QueryResult<Vec<Promise>> {
+    reminder_question(now, horizon).load(conn)
+}
+
+fn reminder_question(now: NaiveDateTime, horizon: NaiveDateTime) -> Question {
     promises::table
         .filter(promises::status.eq("open"))
         .filter(promises::reminded_at.is_null())
@@ -117,7 +126,7 @@ pub fn due_for_reminder(
         .filter(promises::due_at.le(horizon))
         .select(Promise::as_select())
         .order(promises::due_at.asc())
-        .load(conn)
+        .into_boxed()
 }
 
 /// Open promises past due whose manager has not been told yet.
@@ -126,6 +135,10 @@ pub fn overdue_unalerted(
     now: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<Promise>> {
+    overdue_question(now, limit).load(conn)
+}
+
+fn overdue_question(now: NaiveDateTime, limit: i64) -> Question {
     promises::table
         .filter(promises::status.eq("open"))
         .filter(promises::overdue_alerted_at.is_null())
@@ -133,7 +146,7 @@ pub fn overdue_unalerted(
         .select(Promise::as_select())
         .order(promises::due_at.asc())
         .limit(limit)
-        .load(conn)
+        .into_boxed()
 }
 
 /// Open promises whose manager was told by `alerted_by`, not yet climbed a level.
@@ -141,12 +154,36 @@ pub fn alerted_not_escalated(
     conn: &mut DbConnection,
     alerted_by: NaiveDateTime,
 ) -> QueryResult<Vec<Promise>> {
+    climb_question(alerted_by).load(conn)
+}
+
+fn climb_question(alerted_by: NaiveDateTime) -> Question {
     promises::table
         .filter(promises::status.eq("open"))
         .filter(promises::escalation_alerted_at.is_null())
         .filter(promises::overdue_alerted_at.le(alerted_by))
         .select(Promise::as_select())
-        .load(conn)
+        .into_boxed()
+}
+
+/// The database's plans for the scheduler's three questions about promises (reminders,
+/// overdue alerts, climbing), by name (see `db::explain`).
+pub fn scheduler_plans(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<(&'static str, Vec<String>)>> {
+    let horizon = now + chrono::Duration::hours(1);
+    Ok(vec![
+        (
+            "reminders",
+            super::explain::plan(conn, reminder_question(now, horizon))?,
+        ),
+        (
+            "overdue",
+            super::explain::plan(conn, overdue_question(now, 2000))?,
+        ),
+        ("climb", super::explain::plan(conn, climb_question(now))?),
+    ])
 }
 
 /// Open promises past due, oldest due first, as (ticket, due, promised by): narrow rows, for

@@ -255,7 +255,9 @@ fn horizon(ctx: &Context<'_>, lead: i64) -> NaiveDateTime {
 /// items or 3 ms of work, whichever comes first. A long scan (50,000 overdue promises) then
 /// makes a few thousand commits instead of 50,000, and ticket intake, queued on the same
 /// writer, waits behind at most one of them (see the scan's batch size below). An item's own
-/// `db::write` inside is a savepoint.
+/// `db::write` inside is a savepoint. The transactions are redoable (`db::write_redoable`):
+/// each marks its items done with their mails, so a pass that loses one in a power cut
+/// finds those items again.
 fn in_short_transactions<T>(
     conn: &mut DbConnection,
     items: &[T],
@@ -266,7 +268,7 @@ fn in_short_transactions<T>(
     let mut rest = items;
     while !rest.is_empty() {
         let mut done = 0;
-        crate::db::write(conn, |conn| -> Result<(), AppError> {
+        crate::db::write_redoable(conn, |conn| -> Result<(), AppError> {
             // From the moment this holds the writer (not from the wait for it).
             let started = std::time::Instant::now();
             for item in rest {
@@ -382,7 +384,7 @@ fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), 
             })
             .collect::<Result<Vec<_>, AppError>>()?;
         for chunk in alerts.chunks(write) {
-            let written = crate::db::write(conn, |conn| write_overdue(conn, chunk, now))?;
+            let written = crate::db::write_redoable(conn, |conn| write_overdue(conn, chunk, now))?;
             ctx.report.overdue_alerts += written;
         }
     }
@@ -818,7 +820,7 @@ fn digests(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppErro
             .take(DIGEST_ITEMS)
             .map(|r| json!({ "number": ticket_number(r.ticket_id), "item": r.item, "days": (now - r.created_at).num_days(), "url": ctx.mailroom.ticket_url(r.ticket_id) }))
             .collect();
-        crate::db::write(conn, |conn| -> Result<(), AppError> {
+        crate::db::write_redoable(conn, |conn| -> Result<(), AppError> {
             if !app_settings::mark_job(conn, &mark)? {
                 return Ok(());
             }

@@ -410,7 +410,7 @@ async fn quiet_digests(app: &TestApp, admin: &str) {
 
 fn database_url(app: &TestApp) -> String {
     match &app.state.settings.database_url {
-        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Sqlite { path, .. } => format!("sqlite://{}", path.display()),
         DatabaseUrl::Postgres(url) => url.clone(),
     }
 }

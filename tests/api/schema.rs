@@ -103,7 +103,7 @@ fn shape(conn: &mut DbConnection) -> (Shape, Vec<String>) {
 }
 
 fn sqlite_conn(dir: &tempfile::TempDir) -> DbConnection {
-    establish(&DatabaseUrl::Sqlite(dir.path().join("schema.db"))).unwrap()
+    establish(&DatabaseUrl::sqlite(dir.path().join("schema.db"))).unwrap()
 }
 
 #[test]
