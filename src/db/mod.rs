@@ -81,11 +81,13 @@ pub enum Durability {
     /// Somebody is answered once it is committed: it must survive a power loss (with the
     /// default settings).
     Answered,
-    /// Nobody is answered, and the next pass redoes it if it is lost: the scheduler finds its
-    /// work by what is not yet marked done and marks it in the same transaction. Its commit
-    /// does not wait for the disk. A power loss can lose the last of these, each whole (a mark
-    /// never without its mails), and the next pass writes them again; the first answered
-    /// commit after them makes them durable too (the log is flushed in order).
+    /// Nobody is answered, and the next pass redoes it if it is lost and still due: the
+    /// scheduler finds its work by what is not yet marked done and marks it in the same
+    /// transaction. Its commit does not wait for the disk. A power loss can lose the last of
+    /// these, each whole (a mark never without its mails); the next pass writes them again
+    /// unless the moment passed meanwhile (a breach the agent answered since, a reminder whose
+    /// promise fell due), as if that pass had not run. The first commit that waits for the disk
+    /// after them makes them durable too (the log is flushed in order).
     Redoable,
 }
 
