@@ -19,10 +19,10 @@ pub enum DatabaseUrl {
 }
 
 /// When SQLite's commit waits for the disk (`TANGGAP_SQLITE_SYNCHRONOUS`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Synchronous {
     /// Every commit is on disk before it is answered: nothing answered is lost on a power loss.
-    #[default]
+    /// The default (`DatabaseUrl::sqlite`).
     Full,
     /// WAL commits are not flushed one by one: faster, and a power loss (not a crash of the
     /// process) can lose the writes of the last moments, already answered.
