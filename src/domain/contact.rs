@@ -67,6 +67,8 @@ pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, St
         Some(text) if text.chars().count() > max => {
             Err(format!("must be at most {max} characters"))
         }
+        // PostgreSQL refuses the NUL character in text (found by the fuzzer: a 500).
+        Some(text) if text.contains('\0') => Err("must not contain a NUL character".to_owned()),
         Some(text) => Ok(Some(text.to_owned())),
     }
 }
@@ -79,6 +81,13 @@ pub fn required_text(raw: &str, max: usize) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_with_a_nul_character_is_refused() {
+        assert!(required_text("kain \0 robek", 100).is_err());
+        assert!(optional_text(Some("\0"), 100).is_err());
+        assert_eq!(required_text(" kain robek ", 100).unwrap(), "kain robek");
+    }
 
     #[test]
     fn phones_compare_alike_however_written() {
