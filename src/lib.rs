@@ -13,3 +13,4 @@ pub mod mail;
 pub mod pages;
 pub mod startup;
 pub mod telemetry;
+pub mod text_guard;

@@ -180,6 +180,7 @@ fn run(
                         .configure(crate::api::configure)
             .into_app()
             .configure(crate::pages::configure)
+            .wrap(from_fn(crate::text_guard::refuse_nul))
             .wrap(from_fn(catch_panics))
             .wrap(
                 DefaultHeaders::new()
