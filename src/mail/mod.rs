@@ -152,14 +152,18 @@ impl Mailroom {
         let Some(stored) = mail.template_data.as_deref() else {
             return Ok(mail);
         };
-        let stored: Value = serde_json::from_str(stored)?;
+        let mut stored: Value = serde_json::from_str(stored)?;
         let locale = stored["locale"]
             .as_str()
             .and_then(Locale::parse)
             .unwrap_or(Locale::Id);
         let rendered = self
             .templates
-            .render(&mail.kind, locale, &stored["data"])
+            .render(
+                &mail.kind,
+                locale,
+                stored.get_mut("data").map(Value::take).unwrap_or_default(),
+            )
             .map_err(|e| e.context(format!("rendering {}", mail.kind)))?;
         mail.text_body = rendered.text;
         mail.html_body = rendered.html;

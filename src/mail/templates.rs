@@ -2,7 +2,7 @@
 //! (templates/email/{id,en}/), compiled into the binary. The subject and text render without
 //! escaping (they are not HTML); the HTML part is escaped and wrapped in the shared layout.
 
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
 use serde_json::Value;
 
 use crate::config::Locale;
@@ -102,16 +102,28 @@ impl EmailTemplates {
         Ok(one_line(&subject))
     }
 
-    pub fn render(&self, kind: &str, locale: Locale, data: &Value) -> anyhow::Result<Rendered> {
+    /// Subject, text and HTML parts. The four renderings read one `data` tree
+    /// (`Handlebars::render` would serialize a copy of it for each).
+    pub fn render(&self, kind: &str, locale: Locale, data: Value) -> anyhow::Result<Rendered> {
         let lang = locale.as_str();
-        let subject = self.subject(kind, locale, data)?;
-        let text = self.plain.render(&format!("{lang}/{kind}.text"), data)?;
-        let body = self.html.render(&format!("{lang}/{kind}.html"), data)?;
-        let mut layout_data = data.clone();
-        if let Some(map) = layout_data.as_object_mut() {
+        let mut context = Context::from(data);
+        let subject = one_line(
+            &self
+                .plain
+                .render_with_context(&format!("{lang}/{kind}.subject"), &context)?,
+        );
+        let text = self
+            .plain
+            .render_with_context(&format!("{lang}/{kind}.text"), &context)?;
+        let body = self
+            .html
+            .render_with_context(&format!("{lang}/{kind}.html"), &context)?;
+        if let Some(map) = context.data_mut().as_object_mut() {
             map.insert("body".into(), Value::String(body));
         }
-        let html = self.html.render(&format!("{lang}/layout"), &layout_data)?;
+        let html = self
+            .html
+            .render_with_context(&format!("{lang}/layout"), &context)?;
         Ok(Rendered {
             subject,
             text,
@@ -223,7 +235,7 @@ mod tests {
             for locale in [Locale::Id, Locale::En] {
                 let data = sample(kind);
                 let rendered = templates
-                    .render(kind, locale, &data)
+                    .render(kind, locale, data.clone())
                     .unwrap_or_else(|e| panic!("{kind}/{locale:?}: {e:#}"));
                 let mut values = Vec::new();
                 leaves(&data, "", &mut values);

@@ -129,7 +129,7 @@ pub fn page(
     }
     let html = state
         .pages
-        .render(layout, name, &data)
+        .render(layout, name, data)
         .map_err(|e| AppError::Internal(e.context(format!("rendering {name}"))))?;
     let mut response = HttpResponse::Ok();
     response
