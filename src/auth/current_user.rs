@@ -9,6 +9,7 @@ use std::pin::Pin;
 use actix_web::{dev::Payload, http::header, web, FromRequest, HttpRequest};
 
 use crate::db::users::User;
+use crate::db::DbConnection;
 use crate::domain::user::Role;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -59,41 +60,79 @@ pub fn token_from_request(req: &HttpRequest) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// A request's sign-in token whose signature and expiry were checked, before its user row
+/// is: `user` checks that on a connection the handler already holds, so a handler that goes
+/// to the database anyway (ticket intake) makes one trip, not two. `CurrentUser` is this and
+/// the check in a trip of its own.
+#[derive(Clone, Debug)]
+pub struct SignedIn {
+    user_id: i64,
+    version: i32,
+    path: String,
+}
+
+fn refused() -> AppError {
+    AppError::unauthorized("sign in first: the token is missing, expired or revoked")
+}
+
+impl SignedIn {
+    fn from_parts(req: &HttpRequest, state: &AppState) -> Result<Self, AppError> {
+        let token = token_from_request(req).ok_or_else(refused)?;
+        let claims = state.tokens.verify(&token).ok_or_else(refused)?;
+        Ok(Self {
+            user_id: claims.sub.parse().map_err(|_| refused())?,
+            version: claims.ver,
+            path: req.path().to_owned(),
+        })
+    }
+
+    /// The user, while active and the token's version is theirs (so deactivation and "sign
+    /// out everywhere" take effect at once).
+    pub fn user(&self, conn: &mut DbConnection) -> Result<CurrentUser, AppError> {
+        match crate::db::users::find(conn, self.user_id)? {
+            Some(user) if user.active && user.token_version == self.version => {
+                // A one-time password opens only the door to choosing a real one. (Pages send
+                // such a user to /password themselves.)
+                if user.must_change_password
+                    && self.path.starts_with("/api/")
+                    && !ALLOWED_BEFORE_CHANGE.contains(&self.path.as_str())
+                {
+                    return Err(AppError::Forbidden(
+                        "change your one-time password first (POST /api/auth/password)".into(),
+                    ));
+                }
+                Ok(CurrentUser(user))
+            }
+            _ => Err(refused()),
+        }
+    }
+}
+
+fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, AppError> {
+    req.app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))
+}
+
+impl FromRequest for SignedIn {
+    type Error = AppError;
+    type Future = std::future::Ready<Result<Self, AppError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(app_state(req).and_then(|state| SignedIn::from_parts(req, &state)))
+    }
+}
+
 impl FromRequest for CurrentUser {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = token_from_request(req);
-        let path = req.path().to_owned();
+        let signed_in =
+            app_state(req).and_then(|state| Ok((SignedIn::from_parts(req, &state)?, state)));
         Box::pin(async move {
-            let state = state.ok_or_else(|| AppError::Internal(anyhow::anyhow!("no app state")))?;
-            let refused = || {
-                AppError::unauthorized("sign in first: the token is missing, expired or revoked")
-            };
-            let token = token.ok_or_else(refused)?;
-            let claims = state.tokens.verify(&token).ok_or_else(refused)?;
-            let user_id: i64 = claims.sub.parse().map_err(|_| refused())?;
-            let user = state
-                .db(move |conn| crate::db::users::find(conn, user_id))
-                .await?;
-            match user {
-                Some(user) if user.active && user.token_version == claims.ver => {
-                    // A one-time password opens only the door to choosing a real one. (Pages
-                    // send such a user to /password themselves.)
-                    if user.must_change_password
-                        && path.starts_with("/api/")
-                        && !ALLOWED_BEFORE_CHANGE.contains(&path.as_str())
-                    {
-                        return Err(AppError::Forbidden(
-                            "change your one-time password first (POST /api/auth/password)".into(),
-                        ));
-                    }
-                    Ok(CurrentUser(user))
-                }
-                _ => Err(refused()),
-            }
+            let (signed_in, state) = signed_in?;
+            state.db(move |conn| signed_in.user(conn)).await
         })
     }
 }

@@ -5,7 +5,7 @@ pub mod links;
 pub mod password;
 pub mod token;
 
-pub use current_user::{AdminUser, CurrentUser, SeniorUser};
+pub use current_user::{AdminUser, CurrentUser, SeniorUser, SignedIn};
 pub use token::TokenKeys;
 
 /// Name of the cookie that carries the sign-in token for the browser.

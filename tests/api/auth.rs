@@ -71,6 +71,11 @@ async fn a_one_time_password_opens_only_the_password_change(app: TestApp) {
         .as_str()
         .unwrap()
         .contains("one-time password"));
+    // Intake checks the user in its own trip to the database: the same refusal.
+    let intake = app
+        .post("/api/tickets", Some(&token), json!({ "channel": "whatsapp", "customer": { "name": "Sari", "whatsapp": "081298765432" }, "subject": "Kaos sobek", "words": "Kaos sobek." }))
+        .await;
+    assert_eq!(intake.status, 403, "{}", intake.body);
     let changed = app.post("/api/auth/password", Some(&token), json!({ "current_password": "kopi susu gula aren", "new_password": "teh tarik dingin sekali" })).await;
     assert_eq!(changed.status, 200);
     let fresh = changed.body["token"].as_str().unwrap();
@@ -277,6 +282,18 @@ async fn deactivation_revokes_tokens_at_once(app: TestApp) {
     assert_eq!(reply.body["active"], false);
     assert_eq!(app.get("/api/me", Some(&agent_token)).await.status, 401);
     assert_eq!(app.login(&email, "kopi susu gula aren").await.status, 401);
+    // Intake checks the user in its own trip to the database: refused, and nothing written.
+    let intake = app
+        .post("/api/tickets", Some(&agent_token), json!({ "channel": "whatsapp", "customer": { "name": "Sari", "whatsapp": "081298765432" }, "subject": "Kaos sobek dari akun nonaktif", "words": "Kaos sobek." }))
+        .await;
+    assert_eq!(intake.status, 401, "{}", intake.body);
+    let search = app.get("/api/tickets?q=nonaktif", Some(&admin)).await;
+    assert_eq!(
+        search.body["tickets"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        search.body
+    );
     // Reactivated, they sign in again, but the old token stays dead.
     app.patch(
         &format!("/api/users/{agent_id}"),
