@@ -18,10 +18,9 @@ use futures_util::Stream;
 use futures_util::StreamExt;
 use serde_json::Value;
 
+use crate::domain::contact::NUL_REFUSED as MESSAGE;
 use crate::error::AppError;
 use crate::startup::AppState;
-
-const MESSAGE: &str = "must not contain a NUL character";
 
 /// The middleware (`from_fn(text_guard::refuse_nul)`).
 pub async fn refuse_nul(

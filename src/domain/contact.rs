@@ -60,6 +60,9 @@ pub fn search_term(raw: &str) -> String {
     }
 }
 
+/// Why text holding a NUL character is refused (here, and by `text_guard` for every request).
+pub const NUL_REFUSED: &str = "must not contain a NUL character";
+
 /// Trimmed text of at most `max` characters; `None` when empty.
 pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, String> {
     match raw.map(str::trim) {
@@ -68,7 +71,7 @@ pub fn optional_text(raw: Option<&str>, max: usize) -> Result<Option<String>, St
             Err(format!("must be at most {max} characters"))
         }
         // PostgreSQL refuses the NUL character in text (found by the fuzzer: a 500).
-        Some(text) if text.contains('\0') => Err("must not contain a NUL character".to_owned()),
+        Some(text) if text.contains('\0') => Err(NUL_REFUSED.to_owned()),
         Some(text) => Ok(Some(text.to_owned())),
     }
 }

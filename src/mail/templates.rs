@@ -97,9 +97,12 @@ impl EmailTemplates {
 
     /// The subject line alone (queued mails store it; their bodies are rendered when sent).
     pub fn subject(&self, kind: &str, locale: Locale, data: &Value) -> anyhow::Result<String> {
-        let lang = locale.as_str();
-        let subject = self.plain.render(&format!("{lang}/{kind}.subject"), data)?;
-        Ok(one_line(&subject))
+        self.subject_in(kind, locale, &Context::wraps(data)?)
+    }
+
+    fn subject_in(&self, kind: &str, locale: Locale, context: &Context) -> anyhow::Result<String> {
+        let name = format!("{}/{kind}.subject", locale.as_str());
+        Ok(one_line(&self.plain.render_with_context(&name, context)?))
     }
 
     /// Subject, text and HTML parts. The four renderings read one `data` tree
@@ -107,11 +110,7 @@ impl EmailTemplates {
     pub fn render(&self, kind: &str, locale: Locale, data: Value) -> anyhow::Result<Rendered> {
         let lang = locale.as_str();
         let mut context = Context::from(data);
-        let subject = one_line(
-            &self
-                .plain
-                .render_with_context(&format!("{lang}/{kind}.subject"), &context)?,
-        );
+        let subject = self.subject_in(kind, locale, &context)?;
         let text = self
             .plain
             .render_with_context(&format!("{lang}/{kind}.text"), &context)?;
