@@ -129,24 +129,38 @@ fn reminder_question(now: NaiveDateTime, horizon: NaiveDateTime) -> Question {
         .into_boxed()
 }
 
-/// Open promises past due whose manager has not been told yet.
-pub fn overdue_unalerted(
-    conn: &mut DbConnection,
-    now: NaiveDateTime,
-    limit: i64,
-) -> QueryResult<Vec<Promise>> {
-    overdue_question(now, limit).load(conn)
+/// The ids of open promises past due whose manager has not been told yet, in id order: the
+/// order their rows, their tickets' timelines and their mail keys are stored in, so that the
+/// alerts written one after another touch the same pages (see `jobs::follow_up`).
+pub fn overdue_unalerted_ids(conn: &mut DbConnection, now: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    // Sorted here, not by the database: an ORDER BY id could walk the whole table instead
+    // of the index that holds only the unalerted promises.
+    let mut ids: Vec<i64> = overdue_question(now).load(conn)?;
+    ids.sort_unstable();
+    Ok(ids)
 }
 
-fn overdue_question(now: NaiveDateTime, limit: i64) -> Question {
+fn overdue_question(
+    now: NaiveDateTime,
+) -> promises::BoxedQuery<'static, MultiBackend, diesel::sql_types::BigInt> {
     promises::table
         .filter(promises::status.eq("open"))
         .filter(promises::overdue_alerted_at.is_null())
         .filter(promises::due_at.le(now))
-        .select(Promise::as_select())
-        .order(promises::due_at.asc())
-        .limit(limit)
+        .select(promises::id)
         .into_boxed()
+}
+
+/// Those of `ids` still open with their manager not told (another app server may have told
+/// them since the ids were read), in id order.
+pub fn unalerted_among(conn: &mut DbConnection, ids: &[i64]) -> QueryResult<Vec<Promise>> {
+    promises::table
+        .filter(promises::id.eq_any(ids))
+        .filter(promises::status.eq("open"))
+        .filter(promises::overdue_alerted_at.is_null())
+        .select(Promise::as_select())
+        .order(promises::id.asc())
+        .load(conn)
 }
 
 /// Open promises whose manager was told by `alerted_by`, not yet climbed a level.
@@ -180,7 +194,7 @@ pub fn scheduler_plans(
         ),
         (
             "overdue",
-            super::explain::plan(conn, overdue_question(now, 2000))?,
+            super::explain::plan(conn, overdue_question(now))?,
         ),
         ("climb", super::explain::plan(conn, climb_question(now))?),
     ])

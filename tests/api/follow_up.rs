@@ -30,6 +30,7 @@ macro_rules! mail_tests {
 mail_tests!(
     reminders_come_before_due_and_overdue_alerts_go_to_the_manager_once,
     an_agent_without_a_manager_alerts_every_manager,
+    overdue_alerts_are_written_in_the_order_promises_were_made,
     a_down_smtp_server_loses_nothing_and_doubles_nothing,
     dead_letters_wait_for_an_admin_retry,
     two_dispatchers_send_every_mail_once,
@@ -230,6 +231,37 @@ async fn an_agent_without_a_manager_alerts_every_manager(backend: Backend) {
         .collect();
     assert_eq!(server.to(&m1).len(), 1, "{subjects:?}");
     assert_eq!(server.to(&m2).len(), 1);
+}
+
+/// A pass writes its overdue alerts in the order the promises were made (the order their rows,
+/// their tickets' timelines and their mail keys are stored in), not by due time: alerts written
+/// one after another then share database pages, which made the pass at a million tickets ~40 %
+/// faster (BENCHMARKS.md §3).
+async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Backend) {
+    use tanggap::db::schema::outbox;
+    let (_server, app) = start(backend).await;
+    let (manager, _, _) = user(&app, "manager", "Rina", None).await;
+    let (_, _, agent) = user(&app, "agent", "Budi", Some(manager)).await;
+    let day = workday(14, jakarta_date(Utc::now()) + Duration::days(2));
+    let mut made = Vec::new();
+    for hour in [15, 10, 13] {
+        made.push(promised(&app, &agent, at(day, hour, 0)).await.1);
+    }
+    assert_eq!(app.tick(at(day, 16, 0)).await.overdue_alerts, 3);
+    let queued: Vec<String> = outbox::table
+        .filter(outbox::idempotency_key.like("overdue:promise:%"))
+        .order(outbox::id.asc())
+        .select(outbox::idempotency_key)
+        .load(&mut *app.conn())
+        .unwrap();
+    let expected: Vec<String> = made
+        .iter()
+        .map(|id| format!("overdue:promise:{id}:to:{manager}"))
+        .collect();
+    assert_eq!(
+        queued, expected,
+        "due 15:00, 10:00, 13:00, made in that order"
+    );
 }
 
 async fn a_down_smtp_server_loses_nothing_and_doubles_nothing(backend: Backend) {
