@@ -5,8 +5,8 @@ use serde::Deserialize;
 
 use super::views::{self, answers, EventView, TicketView};
 use crate::auth::{CurrentUser, SignedIn};
+use crate::db::events as event_db;
 use crate::db::tickets::{self as ticket_db, TicketFilter};
-use crate::db::{events as event_db, search};
 use crate::desk::tickets::{self, NewTicketInput, TicketPatch};
 use crate::domain::playbook::Stage;
 use crate::domain::vocab::{Category, Channel, Kind, Priority};
@@ -162,7 +162,7 @@ pub fn queue_filter(query: &QueueQuery, me: i64) -> Result<(TicketFilter, i64), 
 }
 
 /// The queue: filters, full-text search and keyset pagination, newest first.
-#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`", body = answers::TicketPage), (status = 422, description = "a bad filter")))]
+#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`: page on with `before=next_before` until it is null (a search narrowed by other filters may answer a short page that still has a cursor)", body = answers::TicketPage), (status = 422, description = "a bad filter")))]
 #[get("/tickets")]
 pub async fn list(
     state: web::Data<AppState>,
@@ -172,31 +172,19 @@ pub async fn list(
     let query = query.into_inner();
     let (base, limit) = queue_filter(&query, me.id())?;
     let q = query.q.clone().unwrap_or_default();
-    let tickets = state
+    let (page, names) = state
         .db(move |conn| -> Result<_, AppError> {
-            let mut filter = base.clone();
-            if !q.trim().is_empty() {
-                filter.ids = Some(match crate::domain::parse_ticket_number(&q) {
-                    Some(id) => vec![id],
-                    None => {
-                        let wanted = filter.search_hits_wanted(limit);
-                        search::matching_ids(conn, &q, filter.before_id, wanted)?
-                    }
-                });
-            }
-            let tickets = ticket_db::list(conn, &filter, limit)?;
-            let mut customer_ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
+            let page = crate::desk::queue::page(conn, &base, &q, limit)?;
+            let mut customer_ids: Vec<i64> = page.tickets.iter().map(|t| t.customer_id).collect();
             customer_ids.sort_unstable();
             customer_ids.dedup();
             let names = ticket_db::customer_names(conn, &customer_ids)?;
-            Ok((tickets, names))
+            Ok((page, names))
         })
         .await?;
-    let (tickets, names) = tickets;
-    let next = (tickets.len() as i64 == limit)
-        .then(|| tickets.last().map(|t| t.id))
-        .flatten();
-    let rows: Vec<_> = tickets
+    let next = page.next_before;
+    let rows: Vec<_> = page
+        .tickets
         .into_iter()
         .map(|t| {
             let name = names

@@ -4,5 +4,6 @@
 pub mod attachments;
 pub mod canned;
 pub mod customers;
+pub mod queue;
 pub mod targets;
 pub mod tickets;

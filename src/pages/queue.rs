@@ -7,8 +7,8 @@ use serde_json::json;
 use super::{error_page, page, redirect, signed_in};
 use crate::api::tickets::{queue_filter, QueueQuery};
 use crate::auth::CurrentUser;
+use crate::db::customers;
 use crate::db::tickets::{self as ticket_db, TicketFilter};
-use crate::db::{customers, search};
 use crate::error::AppError;
 use crate::startup::AppState;
 
@@ -106,19 +106,11 @@ async fn render_queue(
     let q = query.q.clone().unwrap_or_default();
     let me_id = me.id();
     let tab2 = tab.clone();
-    let (rows, counts, partners) = state
+    let (next, rows, counts, partners) = state
         .db(move |conn| -> Result<_, AppError> {
-            let mut filter = tab_filter(&tab2, me_id, &base);
-            if !q.trim().is_empty() {
-                filter.ids = Some(match crate::domain::parse_ticket_number(&q) {
-                    Some(id) => vec![id],
-                    None => {
-                        let wanted = filter.search_hits_wanted(limit);
-                        search::matching_ids(conn, &q, filter.before_id, wanted)?
-                    }
-                });
-            }
-            let tickets = ticket_db::list(conn, &filter, limit)?;
+            let filter = tab_filter(&tab2, me_id, &base);
+            let page = crate::desk::queue::page(conn, &filter, &q, limit)?;
+            let tickets = page.tickets;
             let ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
             let names = ticket_db::customer_names(conn, &ids)?;
             let mut counts = Vec::new();
@@ -134,6 +126,7 @@ async fn render_queue(
                 counts.push((t, shown));
             }
             Ok((
+                page.next_before,
                 tickets
                     .into_iter()
                     .map(|t| {
@@ -149,9 +142,6 @@ async fn render_queue(
             ))
         })
         .await?;
-    let next = (rows.len() as i64 == limit)
-        .then(|| rows.last().map(|t| t.id))
-        .flatten();
     let next_url = next.map(|before| {
         let mut url = url::Url::parse("http://x/queue").expect("a fixed URL parses");
         {

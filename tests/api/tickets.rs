@@ -17,6 +17,7 @@ backend_tests!(
     reopening_returns_to_acknowledged,
     the_queue_filters_and_pages,
     full_text_search_finds_words_and_numbers,
+    a_narrowed_search_reaches_matches_behind_a_thousand_newer_hits,
     tickets_can_be_edited_and_the_timeline_keeps_both_sides,
 );
 
@@ -727,6 +728,71 @@ async fn full_text_search_finds_words_and_numbers(app: TestApp) {
         ids(app.get("/api/tickets?q=bubble", Some(&token)).await),
         vec![tas]
     );
+}
+
+/// A search narrowed by another filter (a tab, a priority) reads on through the search's hits
+/// until the page is full: a match with more than a thousand newer hits in front of it (the
+/// most one batch of hits holds) is still found, on the first page, and the newer hits page
+/// through to the end as before.
+async fn a_narrowed_search_reaches_matches_behind_a_thousand_newer_hits(app: TestApp) {
+    use futures_util::stream::{self, StreamExt};
+    let token = app.admin_token().await;
+    let urgent = app
+        .ticket(
+            &token,
+            json!({ "subject": "Kaca etalase retak", "priority": "urgent" }),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let newer = 2 * tanggap::db::tickets::SEARCH_HITS_CAP as usize + 50;
+    let made: Vec<i64> = stream::iter(0..newer)
+        .map(|n| {
+            let app = &app;
+            let token = &token;
+            async move {
+                app.ticket(
+                    token,
+                    json!({ "subject": format!("Gelas retak nomor {n}"), "priority": "low" }),
+                )
+                .await["id"]
+                    .as_i64()
+                    .unwrap()
+            }
+        })
+        .buffer_unordered(8)
+        .collect()
+        .await;
+    assert_eq!(made.len(), newer);
+    let found = app
+        .get("/api/tickets?q=retak&priority=urgent", Some(&token))
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let ids: Vec<i64> = found.body["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![urgent], "{}", found.body);
+    assert!(found.body["next_before"].is_null(), "{}", found.body);
+    // The same search narrowed to the low ones pages through every one of them.
+    let mut seen = 0;
+    let mut before: Option<i64> = None;
+    loop {
+        let path = match before {
+            Some(b) => format!("/api/tickets?q=retak&priority=low&limit=200&before={b}"),
+            None => "/api/tickets?q=retak&priority=low&limit=200".to_string(),
+        };
+        let page = app.get(&path, Some(&token)).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        seen += page.body["tickets"].as_array().unwrap().len();
+        match page.body["next_before"].as_i64() {
+            Some(b) => before = Some(b),
+            None => break,
+        }
+    }
+    assert_eq!(seen, newer);
 }
 
 async fn tickets_can_be_edited_and_the_timeline_keeps_both_sides(app: TestApp) {
