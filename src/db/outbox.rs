@@ -57,30 +57,12 @@ pub struct NewMail {
     pub template_data: Option<String>,
 }
 
-/// Queues a mail unless one with the same idempotency key exists; true when queued. Runs in
-/// a savepoint, so a lost race on the unique key does not abort the caller's transaction.
+/// Queues a mail unless one with the same idempotency key exists; true when queued. One
+/// `INSERT … ON CONFLICT DO NOTHING`: the unique index decides, in the same statement, so a
+/// lost race never aborts the caller's transaction and no plan can turn the check into a
+/// table scan (a separate `SELECT COUNT(*)` did: see BENCHMARKS.md §3, PostgreSQL).
 pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<bool> {
-    let exists = outbox::table
-        .filter(outbox::idempotency_key.eq(&mail.idempotency_key))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0;
-    if exists {
-        return Ok(false);
-    }
-    let inserted = crate::db::write(conn, |conn| {
-        diesel::insert_into(outbox::table)
-            .values(mail)
-            .execute(conn)
-    });
-    match inserted {
-        Ok(_) => Ok(true),
-        Err(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        )) => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(!insert_new(conn, std::slice::from_ref(mail))?.is_empty())
 }
 
 /// Queues many mails, skipping those whose idempotency key exists; returns the keys queued.
@@ -116,14 +98,6 @@ pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail]) -> QueryResult<Vec
             Ok(queued)
         }
     }
-}
-
-pub fn key_exists(conn: &mut DbConnection, key: &str) -> QueryResult<bool> {
-    Ok(outbox::table
-        .filter(outbox::idempotency_key.eq(key))
-        .count()
-        .get_result::<i64>(conn)?
-        > 0)
 }
 
 /// The mails a claim would take, as a SELECT with three parameters (due by, wall time, limit):

@@ -87,9 +87,6 @@ impl Mailroom {
         ticket_id: Option<i64>,
         data: Value,
     ) -> Result<bool, crate::error::AppError> {
-        if outbox::key_exists(conn, key)? {
-            return Ok(false);
-        }
         let mail = self.compose(key, kind, to, ticket_id, data)?;
         Ok(outbox::insert_if_absent(conn, &mail)?)
     }
