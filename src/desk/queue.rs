@@ -63,7 +63,8 @@ pub fn page(
             ..filter.clone()
         };
         tickets.extend(ticket_db::list(conn, &batch, limit - tickets.len() as i64)?);
-        if tickets.len() as i64 == limit || read_all || last_hit.is_none() {
+        // An empty batch is one that read all (`wanted` is at least 1).
+        if tickets.len() as i64 == limit || read_all {
             return Ok(full_page(tickets));
         }
         before = last_hit;

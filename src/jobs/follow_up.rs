@@ -342,7 +342,8 @@ struct OverdueAlert {
     body: String,
 }
 
-/// The managers' alerts for promises past due, in batches: one read of the batch's promises,
+/// The managers' alerts for promises past due, in promise order (consecutive alerts then share
+/// database pages), in batches of 2,000: one read of the batch's promises,
 /// tickets and customers; the mails rendered outside any transaction; then each 25 alerts
 /// (500 on PostgreSQL) written in one short transaction (marks, outbox rows and timeline
 /// events, multi-row statements on PostgreSQL). Each alert exactly once: a promise another app
