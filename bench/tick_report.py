@@ -9,5 +9,6 @@ print(
     f"{label}: {sent} mails in {send_ms / 1000:.2f} s = {sent * 1000 / max(send_ms, 1):.0f} mails/s"
     f" (failed {report['mail']['failed']}); scan {scan_ms} ms for"
     f" {report['overdue_alerts']} overdue alerts, {report['target_breaches']} breaches"
+    + (f" ({report['scan_cpu_ms']:.0f} ms of CPU)" if "scan_cpu_ms" in report else "")
     + (f"; longest write lock {report['longest_write_ms']:.1f} ms" if "longest_write_ms" in report else "")
 )

@@ -21,7 +21,7 @@ pub struct Attachment {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = attachments)]
+#[diesel(table_name = attachments, treat_none_as_default_value = false)]
 pub struct NewAttachment<'a> {
     pub ticket_id: i64,
     pub event_id: Option<i64>,

@@ -37,7 +37,7 @@ pub struct CustomerFields {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = customers)]
+#[diesel(table_name = customers, treat_none_as_default_value = false)]
 pub struct NewCustomer<'a> {
     pub name: &'a str,
     pub email: Option<&'a str>,

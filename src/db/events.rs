@@ -20,7 +20,7 @@ pub struct Event {
 }
 
 #[derive(Insertable, Debug, Clone)]
-#[diesel(table_name = ticket_events)]
+#[diesel(table_name = ticket_events, treat_none_as_default_value = false)]
 pub struct NewEvent {
     pub ticket_id: i64,
     pub actor_id: Option<i64>,

@@ -4,40 +4,31 @@
 //! once. Where the two dialects differ (full-text search, upserts, locking), a query matches
 //! on the variant. This module never imports actix.
 
-/// Rows per multi-row INSERT on PostgreSQL: a statement takes at most 65,535 parameters, and
-/// no table here has 65 columns.
-pub const PG_ROWS_PER_INSERT: usize = 1000;
+/// Rows per multi-row INSERT: a PostgreSQL statement takes at most 65,535 parameters and a
+/// SQLite one 32,766, and no table here has 32 columns.
+pub const ROWS_PER_INSERT: usize = 1000;
 
-/// Inserts many rows and returns the `$returning` id column of each, in order. One statement per
-/// `PG_ROWS_PER_INSERT` rows on PostgreSQL; on SQLite one prepared insert per row (diesel's
-/// `MultiConnection` cannot build a multi-row insert for SQLite), which inside the caller's
-/// transaction is nearly as fast.
+/// Inserts many rows, one multi-row statement per `ROWS_PER_INSERT` rows, and returns the
+/// `$returning` id column of each, in row order. Neither backend promises the order of
+/// RETURNING's rows (SQLite says it is arbitrary), but both number a statement's rows in the
+/// order they are written, so the ids are sorted. (A multi-row INSERT on SQLite needs an
+/// `Insertable` that writes `None` as NULL: `treat_none_as_default_value = false`.)
 macro_rules! insert_many {
-    ($conn:expr, $table:expr, $rows:expr, $returning:expr) => {
-        match $conn {
-            $crate::db::DbConnection::Postgres(c) => {
-                let mut ids = Vec::with_capacity($rows.len());
-                for chunk in $rows.chunks($crate::db::PG_ROWS_PER_INSERT) {
-                    ids.extend(
-                        diesel::insert_into($table)
-                            .values(chunk)
-                            .returning($returning)
-                            .get_results::<i64>(c)?,
-                    );
-                }
-                Ok(ids)
-            }
-            $crate::db::DbConnection::Sqlite(c) => $rows
-                .iter()
-                .map(|row| {
-                    diesel::insert_into($table)
-                        .values(row)
-                        .returning($returning)
-                        .get_result(c)
-                })
-                .collect(),
+    ($conn:expr, $table:expr, $rows:expr, $returning:expr) => {{
+        let mut ids: Vec<i64> = Vec::with_capacity($rows.len());
+        for chunk in $rows.chunks($crate::db::ROWS_PER_INSERT) {
+            let insert = diesel::insert_into($table)
+                .values(chunk)
+                .returning($returning);
+            let mut chunk_ids: Vec<i64> = match $conn {
+                $crate::db::DbConnection::Postgres(c) => insert.get_results(c)?,
+                $crate::db::DbConnection::Sqlite(c) => insert.get_results(c)?,
+            };
+            chunk_ids.sort_unstable();
+            ids.extend(chunk_ids);
         }
-    };
+        Ok(ids)
+    }};
 }
 
 pub mod app_settings;

@@ -38,7 +38,7 @@ pub struct OutboxMail {
 }
 
 #[derive(Insertable, Debug, Clone)]
-#[diesel(table_name = outbox)]
+#[diesel(table_name = outbox, treat_none_as_default_value = false)]
 pub struct NewMail {
     pub idempotency_key: String,
     pub kind: String,
@@ -66,38 +66,22 @@ pub fn insert_if_absent(conn: &mut DbConnection, mail: &NewMail) -> QueryResult<
 }
 
 /// Queues many mails, skipping those whose idempotency key exists; returns the keys queued.
-/// One statement on PostgreSQL; prepared inserts on SQLite (inside the caller's transaction).
+/// One statement per `ROWS_PER_INSERT` mails on both backends.
 pub fn insert_new(conn: &mut DbConnection, mails: &[NewMail]) -> QueryResult<Vec<String>> {
-    match conn {
-        // In chunks: one alert can carry a mail per manager, so a transaction's mails are not
-        // bounded by its alerts, and a statement takes at most 65,535 parameters.
-        DbConnection::Postgres(c) => {
-            let mut queued = Vec::with_capacity(mails.len());
-            for chunk in mails.chunks(super::PG_ROWS_PER_INSERT) {
-                queued.extend(
-                    diesel::insert_into(outbox::table)
-                        .values(chunk)
-                        .on_conflict_do_nothing()
-                        .returning(outbox::idempotency_key)
-                        .get_results::<String>(c)?,
-                );
-            }
-            Ok(queued)
-        }
-        DbConnection::Sqlite(c) => {
-            let mut queued = Vec::with_capacity(mails.len());
-            for mail in mails {
-                let key = diesel::insert_into(outbox::table)
-                    .values(mail)
-                    .on_conflict_do_nothing()
-                    .returning(outbox::idempotency_key)
-                    .get_result::<String>(c)
-                    .optional()?;
-                queued.extend(key);
-            }
-            Ok(queued)
-        }
+    // In chunks: one alert can carry a mail per manager, so a transaction's mails are not
+    // bounded by its alerts, and a statement takes a bounded number of parameters.
+    let mut queued = Vec::with_capacity(mails.len());
+    for chunk in mails.chunks(super::ROWS_PER_INSERT) {
+        let insert = diesel::insert_into(outbox::table)
+            .values(chunk)
+            .on_conflict_do_nothing()
+            .returning(outbox::idempotency_key);
+        queued.extend(match conn {
+            DbConnection::Postgres(c) => insert.get_results::<String>(c)?,
+            DbConnection::Sqlite(c) => insert.get_results::<String>(c)?,
+        });
     }
+    Ok(queued)
 }
 
 /// The mails a claim would take, as a SELECT with three parameters (due by, wall time, limit):

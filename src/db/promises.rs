@@ -47,7 +47,7 @@ pub fn insert(
 
 /// An open promise written whole (bulk demo data).
 #[derive(Insertable)]
-#[diesel(table_name = promises)]
+#[diesel(table_name = promises, treat_none_as_default_value = false)]
 pub struct NewPromise<'a> {
     pub ticket_id: i64,
     pub what: &'a str,

@@ -30,7 +30,7 @@ pub struct Replacement {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = replacements)]
+#[diesel(table_name = replacements, treat_none_as_default_value = false)]
 pub struct NewReplacement<'a> {
     pub ticket_id: i64,
     pub item: &'a str,

@@ -57,7 +57,7 @@ pub struct Ticket {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = tickets)]
+#[diesel(table_name = tickets, treat_none_as_default_value = false)]
 pub struct NewTicket<'a> {
     pub kind: &'a str,
     pub channel: &'a str,

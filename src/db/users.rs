@@ -33,7 +33,7 @@ impl User {
 }
 
 #[derive(Insertable)]
-#[diesel(table_name = users)]
+#[diesel(table_name = users, treat_none_as_default_value = false)]
 pub struct NewUser<'a> {
     pub email: &'a str,
     pub name: &'a str,

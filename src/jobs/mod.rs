@@ -29,6 +29,10 @@ pub struct TickReport {
     /// could have waited behind); absent on PostgreSQL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub longest_write_ms: Option<f64>,
+    /// Linux: the CPU time the scan's thread used (`scan_ms` also counts waiting: for the
+    /// disk, for the writer, for a busy machine).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scan_cpu_ms: Option<f64>,
 }
 
 /// One pass as of `now`: queue what is due, then send the outbox.
@@ -48,7 +52,11 @@ pub async fn tick(
             crate::db::take_longest_write_hold(&mut conn).ok().flatten()
         };
         longest_hold();
+        let cpu_before = thread_cpu();
         let mut report = follow_up::scan(&pool2, &mailroom2, now)?;
+        report.scan_cpu_ms = cpu_before
+            .zip(thread_cpu())
+            .map(|(before, after)| after.saturating_sub(before).as_secs_f64() * 1000.0);
         report.longest_write_ms = longest_hold().map(|d| d.as_secs_f64() * 1000.0);
         anyhow::Ok(report)
     })
@@ -66,6 +74,14 @@ pub async fn tick(
     .await?;
     report.send_ms = started.elapsed().as_millis() as u64;
     Ok(report)
+}
+
+/// The CPU time the calling thread has used so far, where the system tells it (Linux: the
+/// first field of `/proc/thread-self/schedstat`, nanoseconds on a CPU).
+fn thread_cpu() -> Option<std::time::Duration> {
+    let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos = stat.split_whitespace().next()?.parse().ok()?;
+    Some(std::time::Duration::from_nanos(nanos))
 }
 
 /// A name for this process in outbox leases: host and pid.
