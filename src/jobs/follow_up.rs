@@ -182,6 +182,7 @@ fn system_event(
 }
 
 struct Context<'a> {
+    pool: &'a DbPool,
     mailroom: &'a Mailroom,
     people: People,
     calendar: Calendar,
@@ -227,6 +228,7 @@ pub fn scan(pool: &DbPool, mailroom: &Mailroom, now: DateTime<Utc>) -> anyhow::R
     let calendar = targets::calendar(conn, mailroom.settings.timezone)?;
     let knobs = FollowUpSettings::load(conn).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ctx = Context {
+        pool,
         mailroom,
         people: People::load(conn)?,
         calendar,
@@ -343,51 +345,103 @@ struct OverdueAlert {
 }
 
 /// The managers' alerts for promises past due, in promise order (consecutive alerts then share
-/// database pages), in batches of 2,000: one read of the batch's promises,
-/// tickets and customers; the mails rendered outside any transaction; then each 25 alerts
-/// (500 on PostgreSQL) written in one short transaction (marks, outbox rows and timeline
-/// events, multi-row statements on PostgreSQL). Each alert exactly once: a promise another app
-/// server marked first is skipped, and a mail key that exists is not queued again.
+/// database pages), in batches of 2,000. While this thread writes a batch, each 25 alerts (500
+/// on PostgreSQL) in one short transaction (marks, outbox rows and timeline events, multi-row
+/// statements), another reads the next batch's promises, tickets and customers on a connection
+/// of its own and renders its mails; with no connection free, one batch after another here.
+/// Each alert exactly once: a promise another app server marked first is skipped, and a mail
+/// key that exists is not queued again, so a batch composed from a read that is already stale
+/// writes nothing twice.
 fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     const BATCH: usize = 2000;
+    let now = ctx.now.naive_utc();
+    let ids = promises::overdue_unalerted_ids(conn, now)?;
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let shared: &Context<'_> = ctx;
+    let written = match shared.pool.try_get() {
+        Some(mut reader) => std::thread::scope(|scope| -> Result<usize, AppError> {
+            // At most one composed batch waits: the reader stays one batch ahead.
+            let (sender, composed) = std::sync::mpsc::sync_channel(1);
+            scope.spawn(move || {
+                for ids in ids.chunks(BATCH) {
+                    let batch = compose_batch(&mut reader, shared, ids);
+                    let failed = batch.is_err();
+                    // A writer that stopped (its error ends the pass) takes no more.
+                    if sender.send(batch).is_err() || failed {
+                        return;
+                    }
+                }
+            });
+            let mut written = 0;
+            for batch in composed {
+                written += write_alerts(conn, &batch?, now)?;
+            }
+            Ok(written)
+        })?,
+        None => {
+            let mut written = 0;
+            for ids in ids.chunks(BATCH) {
+                let batch = compose_batch(conn, shared, ids)?;
+                written += write_alerts(conn, &batch, now)?;
+            }
+            written
+        }
+    };
+    ctx.report.overdue_alerts += written;
+    Ok(())
+}
+
+/// Writes composed alerts in short transactions; returns how many were written.
+fn write_alerts(
+    conn: &mut DbConnection,
+    alerts: &[OverdueAlert],
+    now: NaiveDateTime,
+) -> Result<usize, AppError> {
     // Measured at a million tickets (BENCHMARKS.md, section 3): 200 alerts per transaction
     // held the writer ~20 ms and intake at 4 clients waited behind it (p50 23 ms, p99 114 ms
     // during the scan, 5 / 20 ms alone); 25 per transaction gave p50 8 ms, p99 37 ms, for a
     // scan 25 % longer. 10 gained nothing more and made the scan 60 % longer.
     // PostgreSQL has no database-wide write lock (intake waits on no alert's transaction),
     // so there a transaction carries 500: the scan is bound by commits, not by waiting.
-    let write = match conn {
+    let per_transaction = match conn {
         DbConnection::Sqlite(_) => 25,
         DbConnection::Postgres(_) => 500,
     };
-    let now = ctx.now.naive_utc();
-    let ids = promises::overdue_unalerted_ids(conn, now)?;
-    for ids in ids.chunks(BATCH) {
-        let batch = promises::unalerted_among(conn, ids)?;
-        let ticket_ids: Vec<i64> = batch.iter().map(|p| p.ticket_id).collect();
-        let tickets: HashMap<i64, Ticket> = ticket_db::find_many(conn, &ticket_ids)?
-            .into_iter()
-            .map(|t| (t.id, t))
-            .collect();
-        let customer_ids: Vec<i64> = tickets.values().map(|t| t.customer_id).collect();
-        let customers: HashMap<i64, Customer> = customers::find_many(conn, &customer_ids)?
-            .into_iter()
-            .map(|c| (c.id, c))
-            .collect();
-        let alerts = batch
-            .iter()
-            .map(|promise| {
-                let ticket = tickets.get(&promise.ticket_id);
-                let customer = ticket.and_then(|t| customers.get(&t.customer_id));
-                compose_overdue(ctx, promise, ticket, customer)
-            })
-            .collect::<Result<Vec<_>, AppError>>()?;
-        for chunk in alerts.chunks(write) {
-            let written = crate::db::write_redoable(conn, |conn| write_overdue(conn, chunk, now))?;
-            ctx.report.overdue_alerts += written;
-        }
+    let mut written = 0;
+    for chunk in alerts.chunks(per_transaction) {
+        written += crate::db::write_redoable(conn, |conn| write_overdue(conn, chunk, now))?;
     }
-    Ok(())
+    Ok(written)
+}
+
+/// Reads the promises among `ids` that are still open and unalerted, with their tickets and
+/// customers, and composes their alerts (mails rendered), in promise order.
+fn compose_batch(
+    conn: &mut DbConnection,
+    ctx: &Context<'_>,
+    ids: &[i64],
+) -> Result<Vec<OverdueAlert>, AppError> {
+    let batch = promises::unalerted_among(conn, ids)?;
+    let ticket_ids: Vec<i64> = batch.iter().map(|p| p.ticket_id).collect();
+    let tickets: HashMap<i64, Ticket> = ticket_db::find_many(conn, &ticket_ids)?
+        .into_iter()
+        .map(|t| (t.id, t))
+        .collect();
+    let customer_ids: Vec<i64> = tickets.values().map(|t| t.customer_id).collect();
+    let customers: HashMap<i64, Customer> = customers::find_many(conn, &customer_ids)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
+    batch
+        .iter()
+        .map(|promise| {
+            let ticket = tickets.get(&promise.ticket_id);
+            let customer = ticket.and_then(|t| customers.get(&t.customer_id));
+            compose_overdue(ctx, promise, ticket, customer)
+        })
+        .collect()
 }
 
 fn compose_overdue(

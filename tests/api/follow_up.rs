@@ -31,6 +31,7 @@ mail_tests!(
     reminders_come_before_due_and_overdue_alerts_go_to_the_manager_once,
     an_agent_without_a_manager_alerts_every_manager,
     overdue_alerts_are_written_in_the_order_promises_were_made,
+    a_pass_with_one_connection_writes_every_alert,
     a_down_smtp_server_loses_nothing_and_doubles_nothing,
     dead_letters_wait_for_an_admin_retry,
     two_dispatchers_send_every_mail_once,
@@ -237,9 +238,31 @@ async fn an_agent_without_a_manager_alerts_every_manager(backend: Backend) {
 /// their tickets' timelines and their mail keys are stored in), not by due time: alerts written
 /// one after another then share database pages, which made the pass at a million tickets about
 /// twice as fast (BENCHMARKS.md §3).
-async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Backend) {
+/// The keys of the overdue alerts' mails, in the order they were queued.
+fn queued_overdue_keys(app: &TestApp) -> Vec<String> {
     use tanggap::db::schema::outbox;
-    let (_server, app) = start(backend).await;
+    outbox::table
+        .filter(outbox::idempotency_key.like("overdue:promise:%"))
+        .order(outbox::id.asc())
+        .select(outbox::idempotency_key)
+        .load(&mut *app.conn())
+        .unwrap()
+}
+
+/// The keys the alerts of these promises to this manager carry.
+fn overdue_keys(promises: &[i64], manager: i64) -> Vec<String> {
+    promises
+        .iter()
+        .map(|id| format!("overdue:promise:{id}:to:{manager}"))
+        .collect()
+}
+
+/// A manager's agent makes three promises, due 15:00, 10:00 and 13:00 of a workday, in that
+/// order; gives the manager's id, the promises' ids in making order and the day.
+async fn three_promises_due_at_15_10_13(
+    backend: Backend,
+) -> (SmtpServer, TestApp, i64, Vec<i64>, DateTime<Utc>) {
+    let (server, app) = start(backend).await;
     let (manager, _, _) = user(&app, "manager", "Rina", None).await;
     let (_, _, agent) = user(&app, "agent", "Budi", Some(manager)).await;
     let day = workday(14, jakarta_date(Utc::now()) + Duration::days(2));
@@ -247,6 +270,11 @@ async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Bac
     for hour in [15, 10, 13] {
         made.push(promised(&app, &agent, at(day, hour, 0)).await.1);
     }
+    (server, app, manager, made, day)
+}
+
+async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Backend) {
+    let (_server, app, manager, made, day) = three_promises_due_at_15_10_13(backend).await;
     // Across batches too: the ids the pass walks come sorted (the index holds them by due time).
     let ids =
         tanggap::db::promises::overdue_unalerted_ids(&mut app.conn(), at(day, 16, 0).naive_utc())
@@ -255,20 +283,23 @@ async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Bac
     sorted.sort_unstable();
     assert_eq!(ids, sorted);
     assert_eq!(app.tick(at(day, 16, 0)).await.overdue_alerts, 3);
-    let queued: Vec<String> = outbox::table
-        .filter(outbox::idempotency_key.like("overdue:promise:%"))
-        .order(outbox::id.asc())
-        .select(outbox::idempotency_key)
-        .load(&mut *app.conn())
-        .unwrap();
-    let expected: Vec<String> = made
-        .iter()
-        .map(|id| format!("overdue:promise:{id}:to:{manager}"))
-        .collect();
+    let (queued, expected) = (queued_overdue_keys(&app), overdue_keys(&made, manager));
     assert_eq!(
         queued, expected,
         "due 15:00, 10:00, 13:00, made in that order"
     );
+}
+
+/// The overdue pass reads and renders the next batch on a second connection while it writes;
+/// with none free (here a pool of one, which `TANGGAP_DB_POOL_SIZE=1` allows) it does both on
+/// its own, instead of waiting for a connection that never comes and failing the pass.
+async fn a_pass_with_one_connection_writes_every_alert(backend: Backend) {
+    let (_server, app, manager, made, day) = three_promises_due_at_15_10_13(backend).await;
+    let one = tanggap::db::connect_pool(&app.state.settings.database_url, 1).unwrap();
+    let report = tanggap::jobs::follow_up::scan(&one, &app.state.mailroom, at(day, 16, 0)).unwrap();
+    assert_eq!(report.overdue_alerts, 3);
+    let (queued, expected) = (queued_overdue_keys(&app), overdue_keys(&made, manager));
+    assert_eq!(queued, expected);
 }
 
 async fn a_down_smtp_server_loses_nothing_and_doubles_nothing(backend: Backend) {
