@@ -290,9 +290,10 @@ async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Bac
     );
 }
 
-/// The overdue pass reads and renders the next batch on a second connection while it writes;
-/// with none free (here a pool of one, which `TANGGAP_DB_POOL_SIZE=1` allows) it does both on
-/// its own, instead of waiting for a connection that never comes and failing the pass.
+/// The overdue pass on SQLite reads and renders the next batch on a second connection while it
+/// writes; with none free (here a pool of one, which `TANGGAP_DB_POOL_SIZE=1` allows) it does
+/// both on its own, instead of waiting for a connection that never comes and failing the pass.
+/// (PostgreSQL always works one batch after another.)
 async fn a_pass_with_one_connection_writes_every_alert(backend: Backend) {
     let (_server, app, manager, made, day) = three_promises_due_at_15_10_13(backend).await;
     let one = tanggap::db::connect_pool(&app.state.settings.database_url, 1).unwrap();
