@@ -6,7 +6,9 @@ use std::time::Duration;
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
 use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::sql_types::Integer;
 use diesel::Connection;
+use diesel::RunQueryDsl;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use super::group_commit::Group;
@@ -133,6 +135,69 @@ pub fn run_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// SQLite's own checkpoint after a commit: each this many pages of log (its default).
+pub const AUTOCHECKPOINT_PAGES: i32 = 1000;
+
+#[derive(diesel::QueryableByName)]
+struct Checkpoint {
+    #[diesel(sql_type = Integer)]
+    checkpointed: i32,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Autocheckpoint {
+    #[diesel(sql_type = Integer)]
+    wal_autocheckpoint: i32,
+}
+
+/// While `hold`, the writer's commits leave the log's checkpoints to whoever calls `checkpoint`
+/// (unless the log passes ten times the usual size, a bound should nobody call it); then back
+/// to SQLite's default. The setting is the writer connection's, which a pool's writes share
+/// (see `group_commit`): in a server, intake's commits skip their checkpoints too. Nothing on
+/// PostgreSQL.
+pub fn hold_checkpoints(conn: &mut DbConnection, hold: bool) -> diesel::QueryResult<()> {
+    if let DbConnection::Postgres(_) = conn {
+        return Ok(());
+    }
+    let pages = if hold {
+        10 * AUTOCHECKPOINT_PAGES
+    } else {
+        AUTOCHECKPOINT_PAGES
+    };
+    super::write_redoable(conn, |c| {
+        diesel::sql_query(format!("PRAGMA wal_autocheckpoint = {pages}"))
+            .execute(c)
+            .map(|_| ())
+    })
+}
+
+/// The writer's `wal_autocheckpoint`, in pages of log (`None` on PostgreSQL).
+pub fn autocheckpoint_pages(conn: &mut DbConnection) -> diesel::QueryResult<Option<i32>> {
+    if let DbConnection::Postgres(_) = conn {
+        return Ok(None);
+    }
+    super::write(conn, |c| {
+        diesel::sql_query("PRAGMA wal_autocheckpoint")
+            .get_result::<Autocheckpoint>(c)
+            .map(|setting| Some(setting.wal_autocheckpoint))
+    })
+}
+
+/// Copies the SQLite log's committed pages into the database file on this connection, without
+/// waiting for any reader or writer (a passive checkpoint): work that otherwise runs after a
+/// writer's commit, each 1,000 pages of log, while everyone's next write waits. Returns how
+/// many pages of the log are in the database file now (0 on PostgreSQL, which has no such log,
+/// and while another checkpoint runs).
+pub fn checkpoint(conn: &mut DbConnection) -> diesel::QueryResult<i32> {
+    match conn {
+        DbConnection::Sqlite(c) => Ok(diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)")
+            .get_result::<Checkpoint>(c)?
+            .checkpointed
+            .max(0)),
+        DbConnection::Postgres(_) => Ok(0),
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use diesel::sql_types::Integer;
@@ -164,6 +229,30 @@ pub(crate) mod tests {
         let mut conn = pool.get().unwrap();
         // Writes run on the pool's writer connection: the setting must hold there too.
         crate::db::write(&mut conn, synchronous_of).unwrap()
+    }
+
+    #[test]
+    fn a_held_writer_leaves_checkpoints_to_another_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::Sqlite {
+            path: dir.path().join("checkpoint.db"),
+            synchronous: Synchronous::Full,
+        };
+        let pool = connect_pool(&url, 2).unwrap();
+        let (mut conn, mut other) = (pool.get().unwrap(), pool.get().unwrap());
+        assert_eq!(autocheckpoint_pages(&mut conn).unwrap(), Some(1000));
+        hold_checkpoints(&mut conn, true).unwrap();
+        assert_eq!(autocheckpoint_pages(&mut conn).unwrap(), Some(10_000));
+        crate::db::write(&mut conn, |c| {
+            diesel::sql_query("CREATE TABLE written (x INTEGER)").execute(c)
+        })
+        .unwrap();
+        assert!(
+            checkpoint(&mut other).unwrap() > 0,
+            "the write's pages copied"
+        );
+        hold_checkpoints(&mut conn, false).unwrap();
+        assert_eq!(autocheckpoint_pages(&mut conn).unwrap(), Some(1000));
     }
 
     #[test]

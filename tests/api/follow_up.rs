@@ -288,6 +288,10 @@ async fn overdue_alerts_are_written_in_the_order_promises_were_made(backend: Bac
         queued, expected,
         "due 15:00, 10:00, 13:00, made in that order"
     );
+    // The pass held the writer's checkpoints for its reading thread, and gave them back.
+    let pages = tanggap::db::pool::autocheckpoint_pages(&mut app.conn()).unwrap();
+    let expected = (backend == Backend::Sqlite).then_some(tanggap::db::pool::AUTOCHECKPOINT_PAGES);
+    assert_eq!(pages, expected);
 }
 
 /// The overdue pass on SQLite reads and renders the next batch on a second connection while it
