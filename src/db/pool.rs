@@ -200,9 +200,6 @@ pub fn checkpoint(conn: &mut DbConnection) -> diesel::QueryResult<i32> {
 
 #[cfg(test)]
 pub(crate) mod tests {
-    use diesel::sql_types::Integer;
-    use diesel::RunQueryDsl;
-
     use super::*;
     use crate::config::Synchronous;
 

@@ -348,11 +348,10 @@ struct OverdueAlert {
 /// The managers' alerts for promises past due, in promise order (consecutive alerts then share
 /// database pages), in batches of 2,000 (500 beside a reading thread), each 25 alerts (500 on
 /// PostgreSQL) written in one short transaction (marks, outbox rows and timeline events,
-/// multi-row statements). On SQLite,
-/// while this thread writes a batch, another reads the next batch's promises, tickets and
-/// customers on a connection of its own, renders its mails and runs the log's checkpoints
-/// (`write_beside_reader`); with no connection free (and on PostgreSQL), one batch after
-/// another here.
+/// multi-row statements). On SQLite, while this thread writes a batch, another reads the next
+/// batch's promises, tickets and customers on a connection of its own, renders its mails and
+/// runs the log's checkpoints (`write_beside_reader`); with no connection free (and on
+/// PostgreSQL), one batch after another here.
 /// Each alert exactly once: a promise another app server marked first is skipped, and a mail
 /// key that exists is not queued again, so a batch composed from a read that is already stale
 /// writes nothing twice.
