@@ -144,7 +144,7 @@ scanload() {
     secs=${SCANLOAD_SECONDS:-5} runs=1 wrk_run "scanload/$phase" 4 intake.lua /api/tickets
     if [ "$phase" = during-scan ]; then
       for _ in $(seq 1 600); do grep -q "scheduler pass" "$work/queue/serve.log" && break; sleep 0.5; done
-      grep -o 'scan_ms: [0-9]*\|longest_write_ms: Some([0-9.]*)\|overdue_alerts: [0-9]*' "$work/queue/serve.log" | tr '\n' ' '; echo
+      grep -o 'scan_ms: [0-9]*\|find_ms: [0-9.]*\|longest_write_ms: Some([0-9.]*)\|overdue_alerts: [0-9]*' "$work/queue/serve.log" | tr '\n' ' '; echo
     fi
     stop_server
   done

@@ -290,6 +290,7 @@ fn in_short_transactions<T>(
 
 fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError> {
     let now = ctx.now.naive_utc();
+    let finding = std::time::Instant::now();
     let due: Vec<Promise> =
         promises::due_for_reminder(conn, now, horizon(ctx, ctx.knobs.reminder_lead_minutes))?
             .into_iter()
@@ -298,6 +299,7 @@ fn reminders(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppEr
                     <= ctx.knobs.reminder_lead_minutes
             })
             .collect();
+    ctx.report.found(finding);
     in_short_transactions(conn, &due, |conn, promise| {
         let Some(ticket) = ticket_db::find(conn, promise.ticket_id)? else {
             return Ok(());
@@ -362,7 +364,9 @@ fn overdue_alerts(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), 
     // bound (measured: 2,000 held one commit 95-115 ms, 500 67-76 ms, scans alike).
     const BATCH_BESIDE_READER: usize = 500;
     let now = ctx.now.naive_utc();
+    let finding = std::time::Instant::now();
     let ids = promises::overdue_unalerted_ids(conn, now)?;
+    ctx.report.found(finding);
     if ids.is_empty() {
         return Ok(());
     }
@@ -584,6 +588,7 @@ fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError>
     // Business minutes never outnumber the clock's, so only promises alerted at least that
     // many clock minutes ago can be due to climb; the calendar decides among those.
     let alerted_by = now - Duration::minutes(ctx.knobs.escalate_after_minutes);
+    let finding = std::time::Instant::now();
     let due: Vec<Promise> = promises::alerted_not_escalated(conn, alerted_by)?
         .into_iter()
         .filter(|p| {
@@ -593,6 +598,7 @@ fn climb(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), AppError>
             })
         })
         .collect();
+    ctx.report.found(finding);
     in_short_transactions(conn, &due, |conn, promise| {
         let Some(alerted) = promise.overdue_alerted_at else {
             return Ok(());
@@ -671,10 +677,12 @@ fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), A
                         <= ctx.knobs.target_warning_minutes)
         })
     };
+    let finding = std::time::Instant::now();
     let first: Vec<Ticket> = ticket_db::first_response_candidates(conn, h)?
         .into_iter()
         .filter(|t| acts(ctx, t.first_response_due_at, t.first_response_warned))
         .collect();
+    ctx.report.found(finding);
     in_short_transactions(conn, &first, |conn, ticket| {
         check_target(
             conn,
@@ -685,10 +693,12 @@ fn target_checks(conn: &mut DbConnection, ctx: &mut Context<'_>) -> Result<(), A
             ticket.first_response_warned,
         )
     })?;
+    let finding = std::time::Instant::now();
     let resolution: Vec<Ticket> = ticket_db::resolution_candidates(conn, h)?
         .into_iter()
         .filter(|t| acts(ctx, t.resolution_due_at, t.resolution_warned))
         .collect();
+    ctx.report.found(finding);
     in_short_transactions(conn, &resolution, |conn, ticket| {
         check_target(
             conn,

@@ -25,6 +25,10 @@ pub struct TickReport {
     /// Wall time of the scan (everything but sending), and of the sending.
     pub scan_ms: u64,
     pub send_ms: u64,
+    /// Of `scan_ms`, the time spent finding what is due (the queries for reminders due,
+    /// overdue promises, alerts to climb and tickets near their targets); the rest is
+    /// reading the found rows, composing and writing the alerts and mails, and digests.
+    pub find_ms: f64,
     /// SQLite: the longest one commit held the write lock during the scan (what intake
     /// could have waited behind); absent on PostgreSQL.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -33,6 +37,13 @@ pub struct TickReport {
     /// disk, for the writer, for a busy machine).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scan_cpu_ms: Option<f64>,
+}
+
+impl TickReport {
+    /// Adds the time since `started` to `find_ms`.
+    fn found(&mut self, started: std::time::Instant) {
+        self.find_ms += started.elapsed().as_secs_f64() * 1000.0;
+    }
 }
 
 /// One pass as of `now`: queue what is due, then send the outbox.
