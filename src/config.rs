@@ -274,7 +274,12 @@ impl Settings {
             Some(_) => Some(parse_number(&get, "TANGGAP_WORKERS", 0, 1, 256)? as usize),
             None => None,
         };
-        let db_pool_size = parse_number(&get, "TANGGAP_DB_POOL_SIZE", 8, 1, 256)? as u32;
+        // On SQLite a request keeps its pooled connection while its write waits in the shared
+        // writer's batch (see `db::group_commit`), so the pool bounds how many writes one commit
+        // can carry: at 16 clients, 8 connections gave 2,305-2,355 tickets/s, 16 gave 2,778-2,803
+        // (BENCHMARKS.md section 1). A PostgreSQL connection is a server process: 8 there.
+        let default_pool = if database_url.is_postgres() { 8 } else { 16 };
+        let db_pool_size = parse_number(&get, "TANGGAP_DB_POOL_SIZE", default_pool, 1, 256)? as u32;
         let shop_name = get("TANGGAP_SHOP_NAME").unwrap_or_else(|| "Tanggap".into());
         let max_attachment_bytes = parse_number(
             &get,
@@ -412,6 +417,24 @@ mod tests {
         assert_eq!(s.database_url, DatabaseUrl::sqlite("./data/tanggap.db"));
         assert_eq!(s.timezone, chrono_tz::Asia::Jakarta);
         assert_eq!(s.locale, Locale::Id);
+        assert_eq!(
+            s.db_pool_size, 16,
+            "SQLite: room for a full batch of writes"
+        );
+        let pg = settings(&[
+            ("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/x"),
+            (
+                "TANGGAP_JWT_SECRET",
+                "a-secret-that-is-long-enough-0123456789abcdef",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            pg.db_pool_size, 8,
+            "PostgreSQL: each connection is a server process"
+        );
+        let set = settings(&[("TANGGAP_DB_POOL_SIZE", "3")]).unwrap();
+        assert_eq!(set.db_pool_size, 3);
     }
 
     #[test]
