@@ -41,6 +41,7 @@ impl Manager {
 /// foreign keys enforced, and a busy timeout so concurrent writers queue instead of failing
 /// with "database is locked". `synchronous` follows the URL: FULL (the default) so an
 /// answered write survives a power loss.
+///
 /// `temp_store` keeps a savepoint's journal in memory: each group-commit member writes in a
 /// savepoint (see `group_commit`), and SQLite spilled those journals past 64 KiB into a
 /// temporary file, one `pwrite` per page, inside the write lock (measured: ~7 % of intake's
