@@ -290,10 +290,7 @@ pub(crate) mod tests {
     #[test]
     fn statements_are_planned_from_their_sql_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite {
-            path: dir.path().join("plans.db"),
-            synchronous: Synchronous::Full,
-        };
+        let url = DatabaseUrl::sqlite(dir.path().join("plans.db"));
         let mut conn = establish(&url).unwrap();
         conn.batch_execute(
             "CREATE TABLE t (a INTEGER, b INTEGER); CREATE INDEX t_one ON t (b) WHERE a = 1;",
@@ -323,10 +320,7 @@ pub(crate) mod tests {
     #[test]
     fn a_held_writer_leaves_checkpoints_to_another_connection() {
         let dir = tempfile::tempdir().unwrap();
-        let url = DatabaseUrl::Sqlite {
-            path: dir.path().join("checkpoint.db"),
-            synchronous: Synchronous::Full,
-        };
+        let url = DatabaseUrl::sqlite(dir.path().join("checkpoint.db"));
         let pool = connect_pool(&url, 2).unwrap();
         let (mut conn, mut other) = (pool.get().unwrap(), pool.get().unwrap());
         assert_eq!(autocheckpoint_pages(&mut conn).unwrap(), Some(1000));
