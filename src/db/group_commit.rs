@@ -4,9 +4,11 @@
 //! A durable SQLite commit (WAL, synchronous=FULL) waits for the disk; on this class of
 //! machine that allows about 1,900 commits a second, whatever the transactions hold. So each
 //! database gets one writer connection (`Group`), and each `db::write` runs its closure there
-//! as a savepoint inside an open transaction. The writer that finds nobody queued behind it
-//! commits for everyone in the batch; the others wait for that commit before they return, so
-//! an answered write is still a durable write. With one client every write commits alone, as
+//! as a savepoint inside an open transaction. A write queues its closure; whichever writer
+//! finds the connection free runs the queue (flat combining: the batch's closures run back to
+//! back on that one thread, with no hand-off between threads for each), and commits for
+//! everyone in the batch once the queue is empty. Each writer returns after that commit, so an
+//! answered write is still a durable write. With one client every write commits alone, as
 //! before; with sixteen, one fsync covers many requests.
 //!
 //! A closure that fails rolls back its own savepoint only. A commit that fails fails every
@@ -17,16 +19,14 @@
 //! commits the open one first and opens its own at the configured level (FULL by default; at
 //! a configured NORMAL all batches are alike).
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, TryLockError, Weak};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{AnsiTransactionManager, TransactionManager};
 use diesel::result::{DatabaseErrorKind, Error};
-use diesel::sql_types::Text;
-use diesel::{Connection, QueryableByName, RunQueryDsl};
+use diesel::{Connection, ExpressionMethods, QueryDsl, RunQueryDsl};
 
 use super::{DbConnection, Durability};
 use crate::config::{DatabaseUrl, Synchronous};
@@ -42,10 +42,10 @@ const MAX_OPEN: Duration = Duration::from_millis(10);
 /// connection manager); a registry finds it by the database's file name.
 pub struct Group {
     url: DatabaseUrl,
+    /// The writer connection and its open batch, held by the writer running the queue.
     state: Mutex<State>,
-    /// Writers waiting for the state lock: while any are, the open batch waits for them.
-    queued: AtomicUsize,
-    committed: Condvar,
+    /// Writes waiting to be run, oldest first.
+    queue: Mutex<VecDeque<Ticket>>,
 }
 
 #[derive(Default)]
@@ -53,14 +53,10 @@ struct State {
     conn: Option<DbConnection>,
     /// The level the connection commits at now (set before each batch).
     level: Option<Synchronous>,
-    /// The open batch: its number, when it began, and how many writes it holds.
-    open: Option<(u64, Instant, usize)>,
+    /// When the open batch began (`BEGIN IMMEDIATE`), if one is open.
+    open: Option<Instant>,
     /// Whether the open batch holds only redoable writes (and so commits without an fsync).
     open_redoable: bool,
-    last_batch: u64,
-    /// The latest finished batch, and the failures among the latest ones.
-    finished: u64,
-    failed: BTreeMap<u64, String>,
     /// The longest a batch held the write lock, from `BEGIN IMMEDIATE` to its commit's end.
     longest_hold: Duration,
 }
@@ -75,18 +71,22 @@ impl std::fmt::Debug for Group {
 
 static REGISTRY: Mutex<Vec<(PathBuf, Weak<Group>)>> = Mutex::new(Vec::new());
 
-#[derive(QueryableByName)]
-struct MainFile {
-    #[diesel(sql_type = Text)]
-    file: String,
+diesel::table! {
+    /// SQLite's table-valued pragma: the databases a connection has open, and their files.
+    pragma_database_list (name) {
+        name -> Text,
+        file -> Text,
+    }
 }
 
-/// The file behind a SQLite connection's main database (empty for an in-memory one).
+/// The file behind a SQLite connection's main database (empty for an in-memory one). A typed
+/// query, so that the connection keeps it prepared: every write asks.
 fn main_file(conn: &mut diesel::SqliteConnection) -> Result<PathBuf, Error> {
-    let row: MainFile =
-        diesel::sql_query("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .get_result(conn)?;
-    Ok(PathBuf::from(row.file))
+    let main: String = pragma_database_list::table
+        .filter(pragma_database_list::name.eq("main"))
+        .select(pragma_database_list::file)
+        .first(conn)?;
+    Ok(PathBuf::from(main))
 }
 
 impl Group {
@@ -94,8 +94,7 @@ impl Group {
         Arc::new(Self {
             state: Mutex::new(State::default()),
             url,
-            queued: AtomicUsize::new(0),
-            committed: Condvar::new(),
+            queue: Mutex::new(VecDeque::new()),
         })
     }
 
@@ -125,83 +124,302 @@ impl Group {
     }
 
     /// Runs `f` in the shared transaction and returns once its batch is committed.
+    ///
+    /// The write is queued; whichever writer holds the connection runs it (flat combining), so
+    /// a batch's members run back to back on one thread, without a hand-off between threads
+    /// for each. A writer that finds the connection free runs the queue itself.
     pub fn write<T, E, F>(&self, durability: Durability, f: F) -> Result<T, E>
     where
-        F: FnOnce(&mut DbConnection) -> Result<T, E>,
-        E: From<Error>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+        T: Send,
+        E: From<Error> + Send,
     {
-        self.queued.fetch_add(1, Ordering::SeqCst);
-        let mut state = self.lock();
-        self.queued.fetch_sub(1, Ordering::SeqCst);
-        if durability == Durability::Answered && state.open.is_some() && state.open_redoable {
-            // Its commit would not wait for the disk: let it go first, on its own.
-            state.commit();
-            self.committed.notify_all();
-        }
-        let batch = state.join(&self.url, durability)?;
-        let conn = state
-            .conn
-            .as_mut()
-            .expect("a batch is open on a connection");
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| savepoint(conn, f)));
-        let result = match outcome {
-            Ok(Ok(result)) if state.savepoint_closed() => result,
-            Ok(Ok(result)) | Ok(Err(result)) => {
-                // The savepoint could not be released or rolled back: the whole batch goes.
-                state.abandon("a write left its transaction broken");
-                self.committed.notify_all();
-                return result.and(Err(Error::BrokenTransactionManager.into()));
-            }
-            Err(panic) => {
-                state.abandon("a write panicked");
-                self.committed.notify_all();
-                // Unlock first, so the panic does not poison the writer for everyone after.
-                drop(state);
-                std::panic::resume_unwind(panic);
+        let mut f = Some(f);
+        let mut result: Option<Result<T, E>> = None;
+        let mut panic = None;
+        let mut job = |conn: &mut DbConnection| {
+            let f = f.take().expect("a queued write runs once");
+            match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| savepoint(conn, f))) {
+                Ok(Ok(value)) => {
+                    result = Some(value);
+                    Ran::Closed
+                }
+                Ok(Err(value)) => {
+                    result = Some(value);
+                    Ran::Broken
+                }
+                Err(payload) => {
+                    panic = Some(payload);
+                    Ran::Panicked
+                }
             }
         };
-        let (_, began, members) = state.open.as_mut().expect("the batch is still open");
-        *members += 1;
-        let full = *members >= MAX_MEMBERS || began.elapsed() >= MAX_OPEN;
-        if full || self.queued.load(Ordering::SeqCst) == 0 {
-            state.commit();
-            self.committed.notify_all();
-        } else {
-            // A failed write waits too: its error may rest on rows of this batch that are not
-            // committed yet (a unique key taken by another member), and the caller may look.
-            while state.finished < batch {
-                state = self
-                    .committed
-                    .wait(state)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
+        let job: *mut Job<'_> = &mut job;
+        // SAFETY: only the lifetime is erased. Another thread calls the job through this
+        // pointer until it tells the write's outcome, and `wait` does not return or unwind
+        // before it has (see `Queued`), so `job` and what it borrows outlive every use.
+        let job = unsafe { std::mem::transmute::<*mut Job<'_>, *mut Job<'static>>(job) };
+        let outcome = self.wait(Ticket {
+            durability,
+            job,
+            waiter: Arc::new(Waiter {
+                thread: std::thread::current(),
+                outcome: Mutex::new(None),
+            }),
+        });
+        if let Some(payload) = panic {
+            std::panic::resume_unwind(payload);
         }
-        // A failed batch first: a member's own error may rest on another member's rows,
-        // which are gone now too.
-        match state.failed.get(&batch) {
-            Some(why) => Err(Error::DatabaseError(
+        match outcome {
+            Outcome::Committed => result.expect("a committed write ran"),
+            Outcome::Broke => {
+                let result = result.expect("a write that broke its savepoint ran");
+                result.and(Err(Error::BrokenTransactionManager.into()))
+            }
+            // A failed batch first: a member's own error may rest on another member's rows,
+            // which are gone now too.
+            Outcome::Failed(why) => Err(Error::DatabaseError(
                 DatabaseErrorKind::Unknown,
                 Box::new(format!("the write was not committed: {why}")),
             )
             .into()),
-            None => result,
+            Outcome::NotBegun(error) => Err(error.into()),
         }
+    }
+
+    /// Queues a write and waits for its outcome, running the queue whenever the connection
+    /// is free.
+    fn wait(&self, ticket: Ticket) -> Outcome {
+        let waiter = ticket.waiter.clone();
+        lock(&self.queue).push_back(ticket);
+        let mut queued = Queued {
+            group: self,
+            waiter: &waiter,
+            armed: true,
+        };
+        loop {
+            if let Some(outcome) = lock(&waiter.outcome).take() {
+                queued.armed = false;
+                return outcome;
+            }
+            match self.try_turn() {
+                Some(turn) => self.combine(turn),
+                // Woken by the combiner that runs this write, or by one that leaves the queue
+                // non-empty; the timeout only guards against a wake-up missed by a bug.
+                None => std::thread::park_timeout(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Runs queued writes into one batch and commits it: when the queue is empty, or when
+    /// the batch holds `MAX_MEMBERS` writes or is `MAX_OPEN` old.
+    fn combine(&self, mut turn: Turn<'_>) {
+        let mut batch = Members::default();
+        loop {
+            let Some(ticket) = lock(&self.queue).pop_front() else {
+                break;
+            };
+            let state = turn.state();
+            if ticket.durability == Durability::Answered
+                && state.open.is_some()
+                && state.open_redoable
+            {
+                // Its commit would not wait for the disk: let it go first, on its own.
+                batch.finish(state.commit());
+            }
+            batch.0.push(ticket.waiter.clone());
+            if let Err(error) = state.join(&self.url, ticket.durability) {
+                batch.0.pop();
+                ticket.waiter.tell(Outcome::NotBegun(error));
+                continue;
+            }
+            let conn = state
+                .conn
+                .as_mut()
+                .expect("a batch is open on a connection");
+            // SAFETY: the job's thread waits in `wait` until it is told this write's outcome.
+            let ran = unsafe { (*ticket.job)(conn) };
+            match ran {
+                Ran::Closed if state.savepoint_closed() => {}
+                Ran::Closed | Ran::Broken => {
+                    // The savepoint could not be released or rolled back: the whole batch goes.
+                    batch.0.pop();
+                    ticket.waiter.tell(Outcome::Broke);
+                    state.abandon();
+                    batch.finish(Err("a write left its transaction broken".to_owned()));
+                }
+                Ran::Panicked => {
+                    state.abandon();
+                    batch.finish(Err("a write panicked".to_owned()));
+                }
+            }
+            if let Some(began) = state.open {
+                if batch.0.len() >= MAX_MEMBERS || began.elapsed() >= MAX_OPEN {
+                    break;
+                }
+            }
+        }
+        let committed = turn.state().commit();
+        // Let the next combiner in before waking this batch's writers.
+        drop(turn);
+        batch.finish(committed);
     }
 
     /// The longest any batch held SQLite's write lock since the last call (zero if none).
     pub fn take_longest_hold(&self) -> Duration {
-        std::mem::take(&mut self.lock().longest_hold)
+        let mut turn = self.turn();
+        std::mem::take(&mut turn.state().longest_hold)
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|poisoned| {
+    /// The writer connection, waiting for it.
+    fn turn(&self) -> Turn<'_> {
+        let state = self.state.lock().unwrap_or_else(|poisoned| {
             self.state.clear_poison();
-            let mut state = poisoned.into_inner();
-            state.abandon("a writer panicked");
-            self.committed.notify_all();
-            state
-        })
+            poisoned.into_inner()
+        });
+        Turn::new(self, state)
     }
+
+    /// The writer connection, if no other thread holds it.
+    fn try_turn(&self) -> Option<Turn<'_>> {
+        match self.state.try_lock() {
+            Ok(state) => Some(Turn::new(self, state)),
+            Err(TryLockError::WouldBlock) => None,
+            Err(TryLockError::Poisoned(poisoned)) => {
+                self.state.clear_poison();
+                Some(Turn::new(self, poisoned.into_inner()))
+            }
+        }
+    }
+}
+
+/// How a queued write's closure ran.
+enum Ran {
+    /// It returned, and its savepoint was released or rolled back.
+    Closed,
+    /// It returned, but its savepoint could be neither released nor rolled back.
+    Broken,
+    Panicked,
+}
+
+/// What became of a write, told to its own thread by the combiner that ran it.
+enum Outcome {
+    /// Its batch committed: the closure's own result stands.
+    Committed,
+    /// Its batch was rolled back, or its commit failed.
+    Failed(String),
+    /// It left its savepoint broken, and so the batch was rolled back.
+    Broke,
+    /// No batch could be begun for it (it did not run).
+    NotBegun(Error),
+}
+
+type Job<'a> = dyn FnMut(&mut DbConnection) -> Ran + Send + 'a;
+
+/// A queued write: its closure (borrowed from its waiting thread) and where its outcome goes.
+struct Ticket {
+    durability: Durability,
+    job: *mut Job<'static>,
+    waiter: Arc<Waiter>,
+}
+
+// SAFETY: the job is `Send`; the pointer is only followed while its thread waits (see `write`).
+unsafe impl Send for Ticket {}
+
+struct Waiter {
+    thread: std::thread::Thread,
+    outcome: Mutex<Option<Outcome>>,
+}
+
+impl Waiter {
+    fn tell(&self, outcome: Outcome) {
+        *lock(&self.outcome) = Some(outcome);
+        self.thread.unpark();
+    }
+}
+
+/// The writers of the open batch, each told its outcome when it ends. Dropped untold (the
+/// combiner panicked), they are told their write failed rather than left waiting.
+#[derive(Default)]
+struct Members(Vec<Arc<Waiter>>);
+
+impl Members {
+    fn finish(&mut self, committed: Result<(), String>) {
+        for waiter in self.0.drain(..) {
+            waiter.tell(match &committed {
+                Ok(()) => Outcome::Committed,
+                Err(why) => Outcome::Failed(why.clone()),
+            });
+        }
+    }
+}
+
+impl Drop for Members {
+    fn drop(&mut self) {
+        self.finish(Err("the writer panicked".to_owned()));
+    }
+}
+
+/// A waiting write's ticket while it may be queued. Should its thread unwind (a panic in its
+/// turn as combiner), the ticket leaves the queue, or, if another thread has taken it
+/// meanwhile, the thread waits for that one to finish with it: its job lives on this stack.
+struct Queued<'a> {
+    group: &'a Group,
+    waiter: &'a Arc<Waiter>,
+    armed: bool,
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let mut queue = lock(&self.group.queue);
+        let before = queue.len();
+        queue.retain(|ticket| !Arc::ptr_eq(&ticket.waiter, self.waiter));
+        let removed = queue.len() < before;
+        drop(queue);
+        while !removed && lock(&self.waiter.outcome).is_none() {
+            std::thread::park_timeout(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Holding the writer connection. Letting go wakes a queued writer, if any, to take it next.
+struct Turn<'a> {
+    group: &'a Group,
+    state: Option<MutexGuard<'a, State>>,
+}
+
+impl<'a> Turn<'a> {
+    fn new(group: &'a Group, mut state: MutexGuard<'a, State>) -> Self {
+        if state.open.is_some() {
+            // Left open by a combiner that panicked (its writers were told so).
+            state.abandon();
+        }
+        Self {
+            group,
+            state: Some(state),
+        }
+    }
+
+    fn state(&mut self) -> &mut State {
+        self.state.as_mut().expect("a turn holds the state")
+    }
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        drop(self.state.take());
+        if let Some(next) = lock(&self.group.queue).front() {
+            next.waiter.thread.unpark();
+        }
+    }
+}
+
+/// Locks a mutex that a panic cannot leave inconsistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Runs `f` in a savepoint of the open batch. The outer `Err` means the savepoint could not be
@@ -228,12 +446,12 @@ where
 }
 
 impl State {
-    /// The open batch's number, opening one (`BEGIN IMMEDIATE`) if none is. A new batch
-    /// commits at the configured level, or at NORMAL if it opens for a redoable write (the
-    /// level cannot change inside a transaction).
-    fn join(&mut self, url: &DatabaseUrl, durability: Durability) -> Result<u64, Error> {
-        if let Some((batch, _, _)) = self.open {
-            return Ok(batch);
+    /// Opens a batch (`BEGIN IMMEDIATE`) unless one is open. A new batch commits at the
+    /// configured level, or at NORMAL if it opens for a redoable write (the level cannot
+    /// change inside a transaction).
+    fn join(&mut self, url: &DatabaseUrl, durability: Durability) -> Result<(), Error> {
+        if self.open.is_some() {
+            return Ok(());
         }
         let DatabaseUrl::Sqlite {
             synchronous: configured,
@@ -269,12 +487,11 @@ impl State {
             self.conn = None;
             return Err(error);
         }
-        self.last_batch += 1;
-        self.open = Some((self.last_batch, Instant::now(), 0));
+        self.open = Some(Instant::now());
         // At a configured NORMAL every batch commits alike: nothing to keep apart.
         self.open_redoable =
             durability == Durability::Redoable && *configured != Synchronous::Normal;
-        Ok(self.last_batch)
+        Ok(())
     }
 
     /// Whether the connection is back at the batch's own level (the write's savepoint is gone:
@@ -289,31 +506,32 @@ impl State {
         }
     }
 
-    fn commit(&mut self) {
-        let Some((batch, began, _)) = self.open.take() else {
-            return;
+    /// Commits the open batch, if any: `Err` says why it did not commit.
+    fn commit(&mut self) -> Result<(), String> {
+        let Some(began) = self.open.take() else {
+            return Ok(());
         };
         let conn = self.conn.as_mut().expect("an open batch has a connection");
-        if let Err(error) = Manager::commit_transaction(conn) {
-            self.fail(batch, error.to_string());
+        let committed = Manager::commit_transaction(conn).map_err(|error| error.to_string());
+        if committed.is_err() && !self.is_idle() {
+            // A failed commit leaves the connection as diesel's rollback left it.
+            self.conn = None;
         }
         self.longest_hold = self.longest_hold.max(began.elapsed());
-        self.finished = batch;
+        committed
     }
 
-    /// Rolls the open batch back and fails every member; a connection that cannot roll back
-    /// is closed (the next write opens a new one).
-    fn abandon(&mut self, why: &str) {
-        let Some((batch, _, _)) = self.open.take() else {
+    /// Rolls the open batch back (its writers are told by the combiner); a connection that
+    /// cannot roll back is closed (the next write opens a new one).
+    fn abandon(&mut self) {
+        if self.open.take().is_none() {
             return;
-        };
+        }
         if let Some(conn) = self.conn.as_mut() {
             if Manager::rollback_transaction(conn).is_err() || !self.is_idle() {
                 self.conn = None;
             }
         }
-        self.fail(batch, why.to_owned());
-        self.finished = batch;
     }
 
     fn is_idle(&mut self) -> bool {
@@ -325,23 +543,6 @@ impl State {
             _ => false,
         }
     }
-
-    fn fail(&mut self, batch: u64, why: String) {
-        // A failed commit leaves the connection as diesel's rollback left it; check it.
-        if !self.is_idle() {
-            self.conn = None;
-        }
-        self.failed.insert(batch, why);
-        // A waiter reads its batch's entry as soon as it has the lock back; keep a wide margin.
-        let keep_from = batch.saturating_sub(100_000);
-        while self
-            .failed
-            .first_key_value()
-            .is_some_and(|(b, _)| *b < keep_from)
-        {
-            self.failed.pop_first();
-        }
-    }
 }
 
 #[cfg(test)]
@@ -351,6 +552,7 @@ mod tests {
     use diesel::connection::SimpleConnection;
     use diesel::r2d2::{self, Pool};
     use diesel::sql_types::BigInt;
+    use diesel::QueryableByName;
 
     use super::*;
     use crate::db::pool::tests::synchronous_of;
@@ -445,6 +647,69 @@ mod tests {
         assert_eq!(count(&mut conn, 100_000), 1);
     }
 
+    /// A write that panics, whichever thread ran it (under load it is another writer's),
+    /// panics in its own thread with its own message; its batch-mates are told they were not
+    /// committed and left nothing, the others stand, and the writer keeps working.
+    #[test]
+    fn a_panic_reaches_the_writer_that_panicked_and_only_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = pool_with_table(&dir, 9);
+        let threads: Vec<_> = (0..8i64)
+            .map(|n| {
+                let pool = pool.clone();
+                std::thread::spawn(move || {
+                    let mut conn = pool.get().unwrap();
+                    let mut outcomes = Vec::new();
+                    for i in 0..40i64 {
+                        let id = n * 1000 + i;
+                        let outcome =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                crate::db::write(&mut conn, |c| -> Result<(), Error> {
+                                    insert(c, id)?;
+                                    if n == 0 && i == 20 {
+                                        panic!("writer {n} fails at {i}");
+                                    }
+                                    Ok(())
+                                })
+                            }));
+                        outcomes.push((id, outcome));
+                    }
+                    outcomes
+                })
+            })
+            .collect();
+        let mut conn = pool.get().unwrap();
+        let (mut panics, mut failed) = (0, 0);
+        for t in threads {
+            for (id, outcome) in t.join().unwrap() {
+                match outcome {
+                    Err(payload) => {
+                        panics += 1;
+                        assert_eq!(id, 20, "only writer 0's 20th write panics");
+                        assert_eq!(
+                            payload.downcast_ref::<String>().map(String::as_str),
+                            Some("writer 0 fails at 20")
+                        );
+                        assert_eq!(count(&mut conn, id), 0);
+                    }
+                    Ok(Err(error)) => {
+                        failed += 1;
+                        assert!(error.to_string().contains("not committed"), "{error}");
+                        assert_eq!(count(&mut conn, id), 0, "a failed write left row {id}");
+                    }
+                    Ok(Ok(())) => assert_eq!(count(&mut conn, id), 1, "row {id} was lost"),
+                }
+            }
+        }
+        assert_eq!(panics, 1);
+        assert!(
+            failed < 8,
+            "only the panicking write's batch fails ({failed})"
+        );
+        crate::db::write(&mut conn, |c| insert(c, 100_000)).unwrap();
+        assert_eq!(count(&mut conn, 100_000), 1);
+    }
+
     /// A redoable write commits without an fsync (NORMAL = 1); an answered write that arrives
     /// while such a batch is open does not join it: it commits at FULL (2), and both are kept.
     #[test]
@@ -467,7 +732,7 @@ mod tests {
                     // Ends once the answered write queues behind it, so that its batch is
                     // still open (younger than MAX_OPEN) when that one takes the writer.
                     let waited = Instant::now();
-                    while group.queued.load(Ordering::SeqCst) == 0
+                    while group.queue.lock().unwrap().is_empty()
                         && waited.elapsed() < Duration::from_secs(5)
                     {
                         std::thread::yield_now();

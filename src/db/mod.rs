@@ -95,8 +95,9 @@ pub enum Durability {
 /// outside a pool queue on a process-wide lock instead.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    T: Send,
+    E: From<diesel::result::Error> + Send,
 {
     write_as(conn, Durability::Answered, f)
 }
@@ -106,16 +107,18 @@ where
 /// transaction runs with `synchronous_commit` off.
 pub fn write_redoable<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    T: Send,
+    E: From<diesel::result::Error> + Send,
 {
     write_as(conn, Durability::Redoable, f)
 }
 
 fn write_as<T, E, F>(conn: &mut DbConnection, durability: Durability, f: F) -> Result<T, E>
 where
-    F: FnOnce(&mut DbConnection) -> Result<T, E>,
-    E: From<diesel::result::Error>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,
+    T: Send,
+    E: From<diesel::result::Error> + Send,
 {
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     use diesel::{Connection, RunQueryDsl};

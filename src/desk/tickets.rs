@@ -459,12 +459,13 @@ fn run<F>(
 ) -> Result<Ticket, AppError>
 where
     F: FnOnce(
-        &mut DbConnection,
-        &Ticket,
-        Outcome,
-        &mut TicketChanges,
-        &mut Vec<NewEvent>,
-    ) -> Result<(), AppError>,
+            &mut DbConnection,
+            &Ticket,
+            Outcome,
+            &mut TicketChanges,
+            &mut Vec<NewEvent>,
+        ) -> Result<(), AppError>
+        + Send,
 {
     run_as(
         conn,
@@ -490,12 +491,13 @@ fn run_as<F>(
 ) -> Result<Ticket, AppError>
 where
     F: FnOnce(
-        &mut DbConnection,
-        &Ticket,
-        Outcome,
-        &mut TicketChanges,
-        &mut Vec<NewEvent>,
-    ) -> Result<(), AppError>,
+            &mut DbConnection,
+            &Ticket,
+            Outcome,
+            &mut TicketChanges,
+            &mut Vec<NewEvent>,
+        ) -> Result<(), AppError>
+        + Send,
 {
     crate::db::write(conn, |conn| {
         let ticket = load(conn, ticket_id)?;

@@ -261,10 +261,10 @@ fn horizon(ctx: &Context<'_>, lead: i64) -> NaiveDateTime {
 /// `db::write` inside is a savepoint. The transactions are redoable (`db::write_redoable`):
 /// each marks its items done with their mails, so a pass that loses one in a power cut
 /// finds those items again.
-fn in_short_transactions<T>(
+fn in_short_transactions<T: Sync>(
     conn: &mut DbConnection,
     items: &[T],
-    mut each: impl FnMut(&mut DbConnection, &T) -> Result<(), AppError>,
+    mut each: impl FnMut(&mut DbConnection, &T) -> Result<(), AppError> + Send,
 ) -> Result<(), AppError> {
     const MAX_ITEMS: usize = 25;
     const MAX_HOLD: std::time::Duration = std::time::Duration::from_millis(3);
