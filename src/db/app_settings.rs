@@ -6,11 +6,11 @@ use super::schema::app_settings;
 use super::DbConnection;
 
 pub fn get(conn: &mut DbConnection, key: &str) -> QueryResult<Option<String>> {
-    app_settings::table
+    on_backend!(conn, c => app_settings::table
         .find(key)
         .select(app_settings::value)
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn all(conn: &mut DbConnection) -> QueryResult<Vec<(String, String)>> {

@@ -53,10 +53,10 @@ pub struct NewCustomer<'a> {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewCustomer<'_>) -> QueryResult<Customer> {
-    diesel::insert_into(customers::table)
+    on_backend!(conn, c => diesel::insert_into(customers::table)
         .values(new)
         .returning(customers::all_columns)
-        .get_result(conn)
+        .get_result(c))
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Customer>> {
@@ -82,26 +82,24 @@ pub fn find_by_contacts(
     phones: &[&str],
     instagram: Option<&str>,
 ) -> QueryResult<Vec<Customer>> {
-    let mut query = customers::table.select(Customer::as_select()).into_boxed();
-    let mut any = false;
-    if let Some(email) = email {
-        query = query.or_filter(customers::email.eq(email));
-        any = true;
-    }
-    for phone in phones {
-        query = query
-            .or_filter(customers::phone.eq(*phone))
-            .or_filter(customers::whatsapp.eq(*phone));
-        any = true;
-    }
-    if let Some(handle) = instagram {
-        query = query.or_filter(customers::instagram.eq(handle));
-        any = true;
-    }
-    if !any {
+    if email.is_none() && phones.is_empty() && instagram.is_none() {
         return Ok(Vec::new());
     }
-    query.order(customers::id.asc()).limit(10).load(conn)
+    on_backend!(conn, c => {
+        let mut query = customers::table.select(Customer::as_select()).into_boxed();
+        if let Some(email) = email {
+            query = query.or_filter(customers::email.eq(email));
+        }
+        for phone in phones {
+            query = query
+                .or_filter(customers::phone.eq(*phone))
+                .or_filter(customers::whatsapp.eq(*phone));
+        }
+        if let Some(handle) = instagram {
+            query = query.or_filter(customers::instagram.eq(handle));
+        }
+        query.order(customers::id.asc()).limit(10).load(c)
+    })
 }
 
 diesel::define_sql_function! {

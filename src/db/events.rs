@@ -32,10 +32,10 @@ pub struct NewEvent {
 }
 
 pub fn append(conn: &mut DbConnection, event: &NewEvent) -> QueryResult<Event> {
-    diesel::insert_into(ticket_events::table)
+    on_backend!(conn, c => diesel::insert_into(ticket_events::table)
         .values(event)
         .returning(ticket_events::all_columns)
-        .get_result(conn)
+        .get_result(c))
 }
 
 /// A ticket's events, oldest first; `public_only` hides internal notes and system events.

@@ -31,6 +31,21 @@ macro_rules! insert_many {
     }};
 }
 
+/// Runs a query on the backend's own connection. Through `DbConnection` (diesel's
+/// `MultiConnection`) every execution writes the statement's SQL out again, twice, even when
+/// the statement is prepared already; on the backend's connection a cached statement is found
+/// by its type. For the statements every request runs (measured: the SQL writing was a fifth
+/// of the shared writer's time in intake).
+macro_rules! on_backend {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
 pub mod app_settings;
 pub mod attachments;
 pub mod canned;

@@ -17,6 +17,17 @@ mod pg {
     }
 }
 
+/// SQLite's FTS5 table, for typed statements: the connection keeps them prepared (a
+/// `sql_query` is prepared again at each execution).
+mod fts {
+    diesel::table! {
+        ticket_search (rowid) {
+            rowid -> BigInt,
+            document -> Text,
+        }
+    }
+}
+
 #[derive(QueryableByName)]
 struct Hit {
     #[diesel(sql_type = BigInt)]
@@ -34,6 +45,16 @@ pub fn words(query: &str) -> Vec<String> {
         .collect()
 }
 
+fn insert_fts(conn: &mut SqliteConnection, ticket_id: i64, document: &str) -> QueryResult<()> {
+    diesel::insert_into(fts::ticket_search::table)
+        .values((
+            fts::ticket_search::rowid.eq(ticket_id),
+            fts::ticket_search::document.eq(document),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
 /// Stores (or replaces) the searchable text of a ticket. Punctuation becomes spaces first, so
 /// both backends split "SHP-99812" into the same words a query is split into (PostgreSQL's
 /// parser would otherwise read "-99812" as a negative number).
@@ -42,13 +63,8 @@ pub fn index(conn: &mut DbConnection, ticket_id: i64, document: &str) -> QueryRe
     let document = document.as_str();
     match conn {
         DbConnection::Sqlite(c) => {
-            diesel::sql_query("DELETE FROM ticket_search WHERE rowid = ?")
-                .bind::<BigInt, _>(ticket_id)
-                .execute(c)?;
-            diesel::sql_query("INSERT INTO ticket_search (rowid, document) VALUES (?, ?)")
-                .bind::<BigInt, _>(ticket_id)
-                .bind::<Text, _>(document)
-                .execute(c)?;
+            diesel::delete(fts::ticket_search::table.find(ticket_id)).execute(c)?;
+            insert_fts(c, ticket_id, document)?;
         }
         DbConnection::Postgres(c) => {
             diesel::insert_into(pg::ticket_search::table)
@@ -78,10 +94,7 @@ pub fn index_new(conn: &mut DbConnection, documents: &[(i64, String)]) -> QueryR
     match conn {
         DbConnection::Sqlite(c) => {
             for (id, document) in documents {
-                diesel::sql_query("INSERT INTO ticket_search (rowid, document) VALUES (?, ?)")
-                    .bind::<BigInt, _>(id)
-                    .bind::<Text, _>(searchable(document))
-                    .execute(c)?;
+                insert_fts(c, *id, &searchable(document))?;
             }
         }
         DbConnection::Postgres(c) => {

@@ -124,10 +124,10 @@ pub struct TicketChanges {
 }
 
 pub fn insert(conn: &mut DbConnection, new: &NewTicket<'_>) -> QueryResult<Ticket> {
-    diesel::insert_into(tickets::table)
+    on_backend!(conn, c => diesel::insert_into(tickets::table)
         .values(new)
         .returning(tickets::all_columns)
-        .get_result(conn)
+        .get_result(c))
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Ticket>> {

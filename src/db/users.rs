@@ -71,11 +71,11 @@ pub fn insert(conn: &mut DbConnection, new: &NewUser<'_>) -> QueryResult<User> {
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<User>> {
-    users::table
+    on_backend!(conn, c => users::table
         .find(id)
         .select(User::as_select())
-        .first(conn)
-        .optional()
+        .first(c)
+        .optional())
 }
 
 pub fn find_by_email(conn: &mut DbConnection, email: &str) -> QueryResult<Option<User>> {

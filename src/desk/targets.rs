@@ -101,11 +101,11 @@ pub fn policies(conn: &mut DbConnection) -> QueryResult<Vec<TargetPolicy>> {
 }
 
 pub fn policy_for(conn: &mut DbConnection, priority: &str) -> QueryResult<TargetPolicy> {
-    let found = target_policies::table
+    let found = crate::db::on_backend!(conn, c => target_policies::table
         .find(priority)
         .select(TargetPolicy::as_select())
-        .first(conn)
-        .optional()?;
+        .first(c)
+        .optional())?;
     Ok(found.unwrap_or_else(|| {
         default_policies()
             .into_iter()
@@ -286,7 +286,8 @@ pub fn remove_holiday(conn: &mut DbConnection, date: NaiveDate) -> Result<(), Ap
 /// The shop's calendar as stored.
 pub fn calendar(conn: &mut DbConnection, zone: chrono_tz::Tz) -> QueryResult<Calendar> {
     let mut calendar = Calendar::default_for(zone);
-    let rows: Vec<(i32, Option<i32>, Option<i32>)> = business_hours::table.load(conn)?;
+    let rows: Vec<(i32, Option<i32>, Option<i32>)> =
+        crate::db::on_backend!(conn, c => business_hours::table.load(c))?;
     if !rows.is_empty() {
         calendar.week = [None; 7];
         for (weekday, open, close) in rows {
@@ -300,7 +301,8 @@ pub fn calendar(conn: &mut DbConnection, zone: chrono_tz::Tz) -> QueryResult<Cal
             }
         }
     }
-    let days: Vec<NaiveDate> = holidays::table.select(holidays::holiday_date).load(conn)?;
+    let days: Vec<NaiveDate> =
+        crate::db::on_backend!(conn, c => holidays::table.select(holidays::holiday_date).load(c))?;
     calendar.holidays = days.into_iter().collect::<BTreeSet<_>>();
     Ok(calendar)
 }

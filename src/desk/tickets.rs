@@ -264,7 +264,10 @@ pub fn create_as(
                 json!({ "channel": channel, "assignee_id": assignee }),
             ),
         )?;
-        search::index(conn, ticket.id, &search_document(&ticket, &customer.name))?;
+        search::index_new(
+            conn,
+            &[(ticket.id, search_document(&ticket, &customer.name))],
+        )?;
         Ok(TicketDetail {
             facts: facts_of(&ticket, &[]),
             ticket,
