@@ -33,8 +33,8 @@ use crate::config::{DatabaseUrl, Synchronous};
 
 type Manager = <DbConnection as Connection>::TransactionManager;
 
-/// A batch commits when nobody is queued, or when it holds this many writes or is this old,
-/// so that under endless load no early member waits long.
+/// A combiner's turn ends when nobody is queued, or when it has run this many writes or lasted
+/// this long, so that under endless load no early member waits long.
 const MAX_MEMBERS: usize = 64;
 const MAX_OPEN: Duration = Duration::from_millis(10);
 
@@ -137,7 +137,10 @@ impl Group {
         let mut f = Some(f);
         let mut result: Option<Result<T, E>> = None;
         let mut panic = None;
+        // The closure may run on another writer's thread: it logs in its own request's span.
+        let span = tracing::Span::current();
         let mut job = |conn: &mut DbConnection| {
+            let _entered = span.enter();
             let f = f.take().expect("a queued write runs once");
             match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| savepoint(conn, f))) {
                 Ok(Ok(value)) => {
@@ -211,23 +214,30 @@ impl Group {
         }
     }
 
-    /// Runs queued writes into one batch and commits it: when the queue is empty, or when
-    /// the batch holds `MAX_MEMBERS` writes or is `MAX_OPEN` old.
+    /// Runs queued writes into batches and commits them, until the queue is empty or this turn
+    /// has run `MAX_MEMBERS` writes or lasted `MAX_OPEN` (then the next writer in the queue
+    /// takes over: each combiner's own write is answered soon). Usually one batch; an answered
+    /// write after redoable ones, or a write that breaks the batch, ends one early.
     fn combine(&self, mut turn: Turn<'_>) {
         let mut batch = Members::default();
-        loop {
-            let Some(ticket) = lock(&self.queue).pop_front() else {
+        let started = Instant::now();
+        let mut ran = 0;
+        while ran < MAX_MEMBERS && started.elapsed() < MAX_OPEN {
+            // Only this turn takes tickets from the queue: the front one stays until popped.
+            let Some(durability) = lock(&self.queue).front().map(|t| t.durability) else {
                 break;
             };
             let state = turn.state();
-            if ticket.durability == Durability::Answered
-                && state.open.is_some()
-                && state.open_redoable
-            {
+            if durability == Durability::Answered && state.open.is_some() && state.open_redoable {
                 // Its commit would not wait for the disk: let it go first, on its own.
                 batch.finish(state.commit());
             }
+            let ticket = lock(&self.queue)
+                .pop_front()
+                .expect("the front ticket is still queued");
+            // From here on the ticket is told its outcome, should this turn panic too.
             batch.0.push(ticket.waiter.clone());
+            ran += 1;
             if let Err(error) = state.join(&self.url, ticket.durability) {
                 batch.0.pop();
                 ticket.waiter.tell(Outcome::NotBegun(error));
@@ -251,11 +261,6 @@ impl Group {
                 Ran::Panicked => {
                     state.abandon();
                     batch.finish(Err("a write panicked".to_owned()));
-                }
-            }
-            if let Some(began) = state.open {
-                if batch.0.len() >= MAX_MEMBERS || began.elapsed() >= MAX_OPEN {
-                    break;
                 }
             }
         }
@@ -361,8 +366,9 @@ impl Drop for Members {
 }
 
 /// A waiting write's ticket while it may be queued. Should its thread unwind (a panic in its
-/// turn as combiner), the ticket leaves the queue, or, if another thread has taken it
-/// meanwhile, the thread waits for that one to finish with it: its job lives on this stack.
+/// turn as combiner), the ticket leaves the queue, or, if a combiner has taken it (another
+/// thread's, or this one's, which told it while unwinding), the thread waits until it is told:
+/// its job lives on this stack.
 struct Queued<'a> {
     group: &'a Group,
     waiter: &'a Arc<Waiter>,

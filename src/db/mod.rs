@@ -106,8 +106,9 @@ pub enum Durability {
 /// again. Inside an open transaction this is a savepoint; on PostgreSQL a plain transaction.
 ///
 /// A SQLite database opened through a pool has one writer connection, and `f` runs there,
-/// not on `conn` (see `group_commit`): concurrent writes share one commit. Connections opened
-/// outside a pool queue on a process-wide lock instead.
+/// not on `conn` (see `group_commit`): concurrent writes share one commit, and `f` may run on
+/// another writer's thread (hence `Send`; it keeps its caller's tracing span). Connections
+/// opened outside a pool queue on a process-wide lock instead.
 pub fn write<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, E> + Send,

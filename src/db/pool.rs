@@ -72,6 +72,9 @@ fn configure_sqlite() {
     ONCE.call_once(|| {
         // SAFETY: both options take the arguments given (an int; none), and SQLite checks
         // that it has not started yet (else it refuses with SQLITE_MISUSE and keeps its mode).
+        // No other thread is inside SQLite now: every connection of this program is opened
+        // by `establish`, after this. (A test that opens one by hand before any `establish`
+        // only makes SQLite refuse, harmlessly.)
         let configured = unsafe {
             [
                 libsqlite3_sys::sqlite3_config(

@@ -88,8 +88,9 @@ fn searchable(document: &str) -> String {
         .collect()
 }
 
-/// Indexes many new tickets at once (bulk demo data): one statement on PostgreSQL, prepared
-/// inserts in the caller's transaction on SQLite.
+/// Indexes new tickets (a ticket being created, or bulk demo data): no row to replace, so
+/// none is deleted first. One statement on PostgreSQL, prepared inserts in the caller's
+/// transaction on SQLite.
 pub fn index_new(conn: &mut DbConnection, documents: &[(i64, String)]) -> QueryResult<()> {
     match conn {
         DbConnection::Sqlite(c) => {
