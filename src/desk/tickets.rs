@@ -450,39 +450,9 @@ fn notify_customer(
 }
 
 /// Runs one action in a transaction: access, version, the playbook's decision, then `apply`
-/// fills in the action's own changes and events.
-fn run<F>(
-    conn: &mut DbConnection,
-    actor: &User,
-    ticket_id: i64,
-    version: Option<i32>,
-    action: Action,
-    accepted: Option<bool>,
-    apply: F,
-) -> Result<Ticket, AppError>
-where
-    F: FnOnce(
-            &mut DbConnection,
-            &Ticket,
-            Outcome,
-            &mut TicketChanges,
-            &mut Vec<NewEvent>,
-        ) -> Result<(), AppError>
-        + Send,
-{
-    run_as(
-        conn,
-        Some(actor),
-        ticket_id,
-        version,
-        action,
-        accepted,
-        apply,
-    )
-}
-
-/// `run` for an actor who may be the customer (`None`), answering through their signed link:
-/// the link is their access, and nothing is taken or assigned.
+/// fills in the action's own changes and events. The actor may be the customer (`None`),
+/// answering through their signed link: the link is their access, and nothing is taken or
+/// assigned.
 fn run_as<F>(
     conn: &mut DbConnection,
     actor: Option<&User>,
@@ -581,9 +551,9 @@ pub fn act(
                 LONG,
             );
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -628,9 +598,9 @@ pub fn act(
             AppError::check(fields)?;
             // The search index changes with the ticket, in the same transaction.
             let ticket = crate::db::write(conn, |conn| -> Result<Ticket, AppError> {
-                let ticket = run(
+                let ticket = run_as(
                     conn,
-                    actor,
+                    Some(actor),
                     ticket_id,
                     input.version,
                     action,
@@ -669,9 +639,9 @@ pub fn act(
                 LONG,
             );
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -702,9 +672,9 @@ pub fn act(
                 LONG,
             );
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -749,9 +719,9 @@ pub fn act(
             };
             let comment = optional_field(&mut fields, "comment", input.comment.as_deref(), LONG);
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -782,9 +752,9 @@ pub fn act(
             }
             AppError::check(fields)?;
             let to = input.to_user_id.unwrap_or_default();
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -822,9 +792,9 @@ pub fn act(
                 LONG,
             );
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -869,9 +839,9 @@ pub fn act(
                 },
             )
         }
-        Action::Close => run(
+        Action::Close => run_as(
             conn,
-            actor,
+            Some(actor),
             ticket_id,
             input.version,
             action,
@@ -890,9 +860,9 @@ pub fn act(
                 LONG,
             );
             AppError::check(fields)?;
-            run(
+            run_as(
                 conn,
-                actor,
+                Some(actor),
                 ticket_id,
                 input.version,
                 action,
@@ -1154,9 +1124,9 @@ pub fn add_promise(
     }
     AppError::check(fields)?;
     let mut made = None;
-    run(
+    run_as(
         conn,
-        actor,
+        Some(actor),
         ticket_id,
         version,
         Action::Promise,
@@ -1220,9 +1190,9 @@ pub fn keep_promise(
 ) -> Result<Promise, AppError> {
     let note = optional_text(note, LONG).map_err(|m| AppError::invalid("note", m))?;
     let mut kept = None;
-    run(
+    run_as(
         conn,
-        actor,
+        Some(actor),
         ticket_id,
         version,
         Action::Promise,
@@ -1314,9 +1284,9 @@ pub fn add_replacement(
     }
     AppError::check(fields)?;
     let mut made = None;
-    run(
+    run_as(
         conn,
-        actor,
+        Some(actor),
         ticket_id,
         input.version,
         Action::Replacement,
