@@ -12,6 +12,7 @@ pub mod health;
 pub mod openapi;
 pub mod outbox;
 pub mod replacements;
+pub mod rfc3339;
 pub mod settings;
 pub mod tickets;
 pub mod users;

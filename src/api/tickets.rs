@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::views::{self, answers, EventView, TicketView};
 use crate::auth::{CurrentUser, SignedIn};
 use crate::db::events as event_db;
-use crate::db::tickets::{self as ticket_db, TicketFilter};
+use crate::db::tickets::TicketFilter;
 use crate::desk::tickets::{self, NewTicketInput, TicketPatch};
 use crate::domain::playbook::Stage;
 use crate::domain::vocab::{Category, Channel, Kind, Priority};
@@ -162,39 +162,24 @@ pub fn queue_filter(query: &QueueQuery, me: i64) -> Result<(TicketFilter, i64), 
 }
 
 /// The queue: filters, full-text search and keyset pagination, newest first.
-#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`: page on with `before=next_before` until it is null (a search narrowed by other filters may answer a short page that still has a cursor)", body = answers::TicketPage), (status = 422, description = "a bad filter")))]
+#[utoipa::path(tag = "tickets", params(QueueQuery), responses((status = 200, description = "`{tickets, next_before}`: page on with `before=next_before` until it is null (a search narrowed by other filters may answer a short page that still has a cursor)", body = views::TicketPage), (status = 422, description = "a bad filter")))]
 #[get("/tickets")]
 pub async fn list(
     state: web::Data<AppState>,
-    me: CurrentUser,
+    signed_in: SignedIn,
     query: web::Query<QueueQuery>,
 ) -> Result<HttpResponse, AppError> {
     let query = query.into_inner();
-    let (base, limit) = queue_filter(&query, me.id())?;
-    let q = query.q.clone().unwrap_or_default();
-    let (page, names) = state
+    // The user is checked in the same trip to the database as the page is read.
+    let page = state
         .db(move |conn| -> Result<_, AppError> {
-            let page = crate::desk::queue::page(conn, &base, &q, limit)?;
-            let mut customer_ids: Vec<i64> = page.tickets.iter().map(|t| t.customer_id).collect();
-            customer_ids.sort_unstable();
-            customer_ids.dedup();
-            let names = ticket_db::customer_names(conn, &customer_ids)?;
-            Ok((page, names))
+            let me = signed_in.user(conn)?;
+            let (base, limit) = queue_filter(&query, me.id())?;
+            let q = query.q.as_deref().unwrap_or_default();
+            crate::desk::queue::page(conn, &base, q, limit)
         })
         .await?;
-    let next = page.next_before;
-    let rows: Vec<_> = page
-        .tickets
-        .into_iter()
-        .map(|t| {
-            let name = names
-                .iter()
-                .find(|(id, _)| *id == t.customer_id)
-                .map(|(_, n)| n.clone());
-            views::summary(t, name)
-        })
-        .collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "tickets": rows, "next_before": next })))
+    Ok(HttpResponse::Ok().json(views::TicketPage::new(page)))
 }
 
 /// One ticket with its customer, promises and replacements.

@@ -10,7 +10,7 @@ use crate::db::customers::{Customer, Partner};
 use crate::db::events::Event;
 use crate::db::promises::Promise;
 use crate::db::replacements::Replacement;
-use crate::db::tickets::Ticket;
+use crate::db::tickets::TicketHead;
 use crate::desk::tickets::TicketDetail;
 use crate::domain::playbook::{next_step, Stage};
 use crate::domain::ticket_number;
@@ -203,37 +203,41 @@ pub struct TicketSummary {
     pub escalated_to: Option<i64>,
     /// customer (waiting for their answer to a proposal), us, or none (finished).
     pub awaiting: &'static str,
+    #[serde(serialize_with = "super::rfc3339::write_option")]
     pub next_promise_due_at: Option<DateTime<Utc>>,
     pub overdue: bool,
     /// Service targets, counted in business time.
+    #[serde(serialize_with = "super::rfc3339::write_option")]
     pub first_response_due_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "super::rfc3339::write_option")]
     pub resolution_due_at: Option<DateTime<Utc>>,
     pub first_response_breached: bool,
     pub resolution_breached: bool,
     /// True while the resolution clock is paused (waiting for the customer's answer).
     pub clock_paused: bool,
     pub version: i32,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::rfc3339::write")]
     pub updated_at: DateTime<Utc>,
 }
 
-pub fn awaiting(ticket: &Ticket) -> &'static str {
-    let open = Stage::parse(&ticket.stage)
-        .map(Stage::is_open)
-        .unwrap_or(false);
-    match (open, ticket.awaiting_customer) {
+/// Who the ticket waits for: the customer (their answer to a proposal), us, or none (finished).
+pub fn awaiting(stage: &str, awaiting_customer: bool) -> &'static str {
+    let open = Stage::parse(stage).map(Stage::is_open).unwrap_or(false);
+    match (open, awaiting_customer) {
         (false, _) => "none",
         (true, true) => "customer",
         (true, false) => "us",
     }
 }
 
-pub fn summary(t: Ticket, customer_name: Option<String>) -> TicketSummary {
+pub fn summary(t: TicketHead, customer_name: Option<String>) -> TicketSummary {
     let now = crate::db::now();
     TicketSummary {
         number: ticket_number(t.id),
         step: Stage::parse(&t.stage).map(Stage::step).unwrap_or(1),
-        awaiting: awaiting(&t),
+        awaiting: awaiting(&t.stage, t.awaiting_customer),
         overdue: t.next_promise_due_at.is_some_and(|due| due < now),
         next_promise_due_at: t.next_promise_due_at.map(utc),
         first_response_due_at: t.first_response_due_at.map(utc),
@@ -256,6 +260,27 @@ pub fn summary(t: Ticket, customer_name: Option<String>) -> TicketSummary {
         version: t.version,
         created_at: utc(t.created_at),
         updated_at: utc(t.updated_at),
+    }
+}
+
+/// A page of the queue, as `GET /api/tickets` answers it.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TicketPage {
+    pub tickets: Vec<TicketSummary>,
+    /// Pass as `before` for the next page; null on the last one.
+    pub next_before: Option<i64>,
+}
+
+impl TicketPage {
+    pub fn new(page: crate::desk::queue::QueuePage) -> Self {
+        TicketPage {
+            tickets: page
+                .tickets
+                .into_iter()
+                .map(|(head, name)| summary(head, Some(name)))
+                .collect(),
+            next_before: page.next_before,
+        }
     }
 }
 
@@ -318,7 +343,7 @@ pub fn ticket_view(detail: TicketDetail) -> TicketView {
         resolved_at: t.resolved_at.map(utc),
         closed_at: t.closed_at.map(utc),
         next_step: next,
-        summary: summary(t, Some(customer.name.clone())),
+        summary: summary(t.into(), Some(customer.name.clone())),
         customer: customer.into(),
         promises: promises.into_iter().map(Into::into).collect(),
         replacements: replacements.into_iter().map(Into::into).collect(),
@@ -392,10 +417,7 @@ impl From<Attachment> for AttachmentView {
 pub mod answers {
     use utoipa::ToSchema;
 
-    use super::{
-        CannedView, CustomerView, EventView, PartnerView, ReplacementView, TicketSummary,
-        TicketView,
-    };
+    use super::{CannedView, CustomerView, EventView, PartnerView, ReplacementView, TicketView};
     use crate::api::outbox::OutboxView;
     use crate::api::users::UserView;
     use crate::desk::targets::{DayHours, Holiday, TargetPolicy};
@@ -443,13 +465,6 @@ pub mod answers {
     #[derive(ToSchema)]
     pub struct PartnerList {
         pub partners: Vec<PartnerView>,
-    }
-
-    #[derive(ToSchema)]
-    pub struct TicketPage {
-        pub tickets: Vec<TicketSummary>,
-        /// Pass as `before` for the next page; null on the last one.
-        pub next_before: Option<i64>,
     }
 
     #[derive(ToSchema)]

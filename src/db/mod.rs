@@ -46,6 +46,7 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+pub mod any_of;
 pub mod app_settings;
 pub mod attachments;
 pub mod canned;
@@ -60,6 +61,7 @@ pub mod replacements;
 pub mod reports;
 pub mod schema;
 pub mod search;
+pub mod stamp;
 pub mod throttle;
 pub mod tickets;
 pub mod users;

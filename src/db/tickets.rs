@@ -4,7 +4,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use super::any_of::any_of;
 use super::schema::{customers, tickets};
+use super::stamp::{MaybeStamp, Stamp};
 use super::DbConnection;
 
 /// A ticket row. It is also written whole (bulk demo data copies walked tickets): the id
@@ -38,23 +40,97 @@ pub struct Ticket {
     pub created_by: Option<i64>,
     pub resolution_summary: Option<String>,
     pub satisfaction: Option<i32>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub next_promise_due_at: Option<NaiveDateTime>,
     pub awaiting_customer: bool,
     pub version: i32,
+    #[diesel(deserialize_as = Stamp)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub acknowledged_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub resolved_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub closed_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub first_response_due_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub resolution_due_at: Option<NaiveDateTime>,
     pub first_response_warned: bool,
     pub first_response_breached: bool,
     pub resolution_warned: bool,
     pub resolution_breached: bool,
+    #[diesel(deserialize_as = MaybeStamp)]
     pub clock_paused_at: Option<NaiveDateTime>,
     pub paused_minutes: i32,
 }
+
+/// What the queue shows of a ticket: the columns a list row needs (a page reads 21 of a
+/// ticket's 40, and never the long texts).
+#[derive(Clone, Debug, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
+pub struct TicketHead {
+    pub id: i64,
+    pub kind: String,
+    pub channel: String,
+    pub customer_id: i64,
+    pub partner_id: Option<i64>,
+    pub subject: String,
+    pub category: Option<String>,
+    pub priority: String,
+    pub stage: String,
+    pub escalated_to: Option<i64>,
+    pub assignee_id: Option<i64>,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub next_promise_due_at: Option<NaiveDateTime>,
+    pub awaiting_customer: bool,
+    pub version: i32,
+    #[diesel(deserialize_as = Stamp)]
+    pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = Stamp)]
+    pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub first_response_due_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub resolution_due_at: Option<NaiveDateTime>,
+    pub first_response_breached: bool,
+    pub resolution_breached: bool,
+    #[diesel(deserialize_as = MaybeStamp)]
+    pub clock_paused_at: Option<NaiveDateTime>,
+}
+
+impl From<Ticket> for TicketHead {
+    fn from(t: Ticket) -> Self {
+        TicketHead {
+            id: t.id,
+            kind: t.kind,
+            channel: t.channel,
+            customer_id: t.customer_id,
+            partner_id: t.partner_id,
+            subject: t.subject,
+            category: t.category,
+            priority: t.priority,
+            stage: t.stage,
+            escalated_to: t.escalated_to,
+            assignee_id: t.assignee_id,
+            next_promise_due_at: t.next_promise_due_at,
+            awaiting_customer: t.awaiting_customer,
+            version: t.version,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+            first_response_due_at: t.first_response_due_at,
+            resolution_due_at: t.resolution_due_at,
+            first_response_breached: t.first_response_breached,
+            resolution_breached: t.resolution_breached,
+            clock_paused_at: t.clock_paused_at,
+        }
+    }
+}
+
+/// A queue row: the ticket's head and its customer's name.
+pub type QueueRow = (TicketHead, String);
 
 #[derive(Insertable)]
 #[diesel(table_name = tickets, treat_none_as_default_value = false)]
@@ -261,7 +337,7 @@ pub const OPEN_STAGES: [&str; 6] = [
 fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiBackend> {
     let mut query = tickets::table.into_boxed();
     if !filter.stages.is_empty() {
-        query = query.filter(tickets::stage.eq_any(filter.stages.clone()));
+        query = query.filter(any_of(tickets::stage, &filter.stages));
     }
     if let Some(v) = &filter.kind {
         query = query.filter(tickets::kind.eq(v.clone()));
@@ -316,12 +392,12 @@ fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiB
         Some(false) => {
             query = query
                 .filter(tickets::awaiting_customer.eq(false))
-                .filter(tickets::stage.eq_any(OPEN_STAGES))
+                .filter(any_of(tickets::stage, &OPEN_STAGES))
         }
         None => {}
     }
     if let Some(ids) = &filter.ids {
-        query = query.filter(tickets::id.eq_any(ids.clone()));
+        query = query.filter(any_of(tickets::id, ids));
     }
     if let Some(before) = filter.before_id {
         query = query.filter(tickets::id.lt(before));
@@ -356,11 +432,53 @@ pub fn list(
     })
 }
 
+/// A page of the queue as list rows (`TicketHead` and the customer's name), newest first.
+///
+/// The page's ids come first, then only those rows with their customers' names: SQLite with a
+/// stage list took a page from each stage's part of the index and read whole rows of all of
+/// them before it sorted them and kept one page (BENCHMARKS.md section 2), and the names were
+/// a third query. On SQLite both run in one read transaction, so they see the same tickets.
+pub fn queue_rows(
+    conn: &mut DbConnection,
+    filter: &TicketFilter,
+    limit: i64,
+) -> QueryResult<Vec<QueueRow>> {
+    let read = |conn: &mut DbConnection| {
+        let ids: Vec<i64> = page(filter, limit).select(tickets::id).load(conn)?;
+        let mut rows: Vec<QueueRow> = tickets::table
+            .inner_join(customers::table)
+            .filter(any_of(tickets::id, &ids))
+            .select((TicketHead::as_select(), customers::name))
+            .load(conn)?;
+        rows.sort_unstable_by_key(|(head, _)| std::cmp::Reverse(head.id));
+        Ok(rows)
+    };
+    match conn {
+        DbConnection::Sqlite(_) => conn.transaction(read),
+        DbConnection::Postgres(_) => read(conn),
+    }
+}
+
 /// How many tickets match (for the counts on the queue's tabs), counted up to `cap`: a tab
 /// says "1000+" rather than count a million index entries on every page view.
+///
+/// The database skips to the `cap`-th match without handing over the rows before it; only a
+/// tab with fewer than `cap` tickets is then counted exactly (loading up to 1,001 ids for each
+/// of seven tabs was a fifth of a queue page's time).
 pub fn count_up_to(conn: &mut DbConnection, filter: &TicketFilter, cap: i64) -> QueryResult<i64> {
-    let ids: Vec<i64> = filtered(filter).select(tickets::id).limit(cap).load(conn)?;
-    Ok(ids.len() as i64)
+    if cap <= 0 {
+        return Ok(0);
+    }
+    let at_cap: Option<i64> = filtered(filter)
+        .select(tickets::id)
+        .limit(1)
+        .offset(cap - 1)
+        .first(conn)
+        .optional()?;
+    if at_cap.is_some() {
+        return Ok(cap);
+    }
+    filtered(filter).count().get_result(conn)
 }
 
 /// The database's plans for a queue page and its capped count (see `db::explain`).
@@ -371,19 +489,15 @@ pub fn queue_plans(
     cap: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
     let list = super::explain::plan(conn, page(filter, limit))?;
-    let count = super::explain::plan(conn, filtered(filter).select(tickets::id).limit(cap))?;
+    let mut count = super::explain::plan(
+        conn,
+        filtered(filter)
+            .select(tickets::id)
+            .limit(1)
+            .offset(cap - 1),
+    )?;
+    count.extend(super::explain::plan(conn, filtered(filter).count())?);
     Ok((list, count))
-}
-
-/// The customer names of these tickets' customers, for list views.
-pub fn customer_names(
-    conn: &mut DbConnection,
-    customer_ids: &[i64],
-) -> QueryResult<Vec<(i64, String)>> {
-    customers::table
-        .filter(customers::id.eq_any(customer_ids))
-        .select((customers::id, customers::name))
-        .load(conn)
 }
 
 /// Open tickets not yet acknowledged whose first-response target falls before `horizon`.

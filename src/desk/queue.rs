@@ -3,7 +3,7 @@
 //! the cursor of the next page.
 
 use crate::db::search;
-use crate::db::tickets::{self as ticket_db, Ticket, TicketFilter};
+use crate::db::tickets::{self as ticket_db, QueueRow, TicketFilter};
 use crate::db::DbConnection;
 use crate::error::AppError;
 
@@ -11,10 +11,11 @@ use crate::error::AppError;
 /// cursor below the last hit it read (at `SEARCH_HITS_CAP` hits a batch).
 const SEARCH_BATCHES: usize = 5;
 
-/// A page of tickets and the `before` cursor of the next page (`None`: nothing older).
+/// A page of tickets (each with its customer's name) and the `before` cursor of the next page
+/// (`None`: nothing older).
 #[derive(Debug)]
 pub struct QueuePage {
-    pub tickets: Vec<Ticket>,
+    pub tickets: Vec<QueueRow>,
     pub next_before: Option<i64>,
 }
 
@@ -31,9 +32,9 @@ pub fn page(
     q: &str,
     limit: i64,
 ) -> Result<QueuePage, AppError> {
-    let full_page = |tickets: Vec<Ticket>| {
+    let full_page = |tickets: Vec<QueueRow>| {
         let next_before = (tickets.len() as i64 == limit)
-            .then(|| tickets.last().map(|t| t.id))
+            .then(|| tickets.last().map(|(t, _)| t.id))
             .flatten();
         QueuePage {
             tickets,
@@ -41,17 +42,17 @@ pub fn page(
         }
     };
     if q.trim().is_empty() {
-        return Ok(full_page(ticket_db::list(conn, filter, limit)?));
+        return Ok(full_page(ticket_db::queue_rows(conn, filter, limit)?));
     }
     if let Some(id) = crate::domain::parse_ticket_number(q) {
         let one = TicketFilter {
             ids: Some(vec![id]),
             ..filter.clone()
         };
-        return Ok(full_page(ticket_db::list(conn, &one, limit)?));
+        return Ok(full_page(ticket_db::queue_rows(conn, &one, limit)?));
     }
     let wanted = filter.search_hits_wanted(limit);
-    let mut tickets: Vec<Ticket> = Vec::new();
+    let mut tickets: Vec<QueueRow> = Vec::new();
     let mut before = filter.before_id;
     for _ in 0..SEARCH_BATCHES {
         let hits = search::matching_ids(conn, q, before, wanted)?;
@@ -62,7 +63,11 @@ pub fn page(
             before_id: before,
             ..filter.clone()
         };
-        tickets.extend(ticket_db::list(conn, &batch, limit - tickets.len() as i64)?);
+        tickets.extend(ticket_db::queue_rows(
+            conn,
+            &batch,
+            limit - tickets.len() as i64,
+        )?);
         // An empty batch is one that read all (`wanted` is at least 1).
         if tickets.len() as i64 == limit || read_all {
             return Ok(full_page(tickets));

@@ -110,9 +110,6 @@ async fn render_queue(
         .db(move |conn| -> Result<_, AppError> {
             let filter = tab_filter(&tab2, me_id, &base);
             let page = crate::desk::queue::page(conn, &filter, &q, limit)?;
-            let tickets = page.tickets;
-            let ids: Vec<i64> = tickets.iter().map(|t| t.customer_id).collect();
-            let names = ticket_db::customer_names(conn, &ids)?;
             let mut counts = Vec::new();
             for t in TABS {
                 let mut counted = tab_filter(t, me_id, &TicketFilter::default());
@@ -127,15 +124,9 @@ async fn render_queue(
             }
             Ok((
                 page.next_before,
-                tickets
+                page.tickets
                     .into_iter()
-                    .map(|t| {
-                        let name = names
-                            .iter()
-                            .find(|(id, _)| *id == t.customer_id)
-                            .map(|(_, n)| n.clone());
-                        crate::api::views::summary(t, name)
-                    })
+                    .map(|(head, name)| crate::api::views::summary(head, Some(name)))
                     .collect::<Vec<_>>(),
                 counts,
                 customers::list_partners(conn, None)?,

@@ -60,6 +60,47 @@ impl Catalogs {
     }
 }
 
+/// `source` with every `{{> name}}` replaced by that template's text. Handlebars renders a
+/// partial from a copy of the whole data tree (a queue page's 50 tickets, and in the layout
+/// the rendered body too): three copies per page, a quarter of the page's time (BENCHMARKS.md
+/// section 2). These partials take no parameters, so writing them in place is the same page.
+fn inline_partials(source: &str, depth: usize) -> anyhow::Result<String> {
+    anyhow::ensure!(depth < 4, "partials nested too deep");
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{{>") {
+        let (before, tag) = rest.split_at(start);
+        let end = tag
+            .find("}}")
+            .ok_or_else(|| anyhow::anyhow!("an unclosed partial tag"))?;
+        let name = tag[3..end].trim();
+        let (_, partial) = TEMPLATES
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| anyhow::anyhow!("no partial {name:?} (or it takes parameters)"))?;
+        out.push_str(before);
+        let line = &out[out.rfind('\n').map_or(0, |i| i + 1)..];
+        anyhow::ensure!(
+            line.is_empty() || !line.trim().is_empty(),
+            "partial {name:?} is indented (handlebars would indent its lines)"
+        );
+        let at_line_start = line.is_empty();
+        out.push_str(&inline_partials(partial, depth + 1)?);
+        rest = &tag[end + 2..];
+        // A tag alone on its line is "standalone": handlebars drops that line's end.
+        if at_line_start {
+            if let Some(after) = rest
+                .strip_prefix("\r\n")
+                .or_else(|| rest.strip_prefix('\n'))
+            {
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
 pub struct Pages {
     registry: Handlebars<'static>,
     pub catalogs: Arc<Catalogs>,
@@ -75,11 +116,20 @@ fn locale_of(ctx: &Context) -> Locale {
 
 impl Pages {
     pub fn load(zone: chrono_tz::Tz, strict: bool) -> anyhow::Result<Self> {
+        Self::build(zone, strict, true)
+    }
+
+    /// `inline`: partials written in place (see `inline_partials`); off only to test that.
+    fn build(zone: chrono_tz::Tz, strict: bool, inline: bool) -> anyhow::Result<Self> {
         let catalogs = Arc::new(Catalogs::load()?);
         let mut registry = Handlebars::new();
         registry.set_strict_mode(strict);
         for (name, source) in TEMPLATES {
-            registry.register_template_string(name, *source)?;
+            if inline {
+                registry.register_template_string(name, inline_partials(source, 0)?)?;
+            } else {
+                registry.register_template_string(name, *source)?;
+            }
         }
         let words = catalogs.clone();
         registry.register_helper(
@@ -227,6 +277,51 @@ impl Pages {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partials_written_in_place_render_the_same_page() {
+        let zone = chrono_tz::Asia::Jakarta;
+        let inlined = Pages::load(zone, false).unwrap();
+        let partials = Pages::build(zone, false, false).unwrap();
+        let row = serde_json::json!({
+            "id": 7, "number": "TGP-000007", "subject": "Jahitan <lepas>", "channel": "whatsapp",
+            "kind": "complaint", "customer_name": "Bu Sari & anak", "step": 3, "stage": "listened",
+            "priority": "high", "overdue": true, "first_response_breached": false,
+            "resolution_breached": true, "awaiting": "us",
+            "next_promise_due_at": "2026-11-20T03:00:00Z", "resolution_due_at": "2026-11-28T03:00:00Z",
+        });
+        let data = serde_json::json!({
+            "locale": "id", "nav": "queue", "tab": "mine", "me": {"name": "Budi", "role": "manager", "senior": true},
+            "flash": {"kind": "error", "text": "Tiket <berubah>", "stale": true}, "path": "/queue",
+            "tabs": [{"id": "mine", "count": "3", "active": true, "label": "tab.mine"}],
+            "tickets": [row.clone(), row], "filters": {"q": "jahit"}, "partners": [],
+            "next_url": "/queue?tab=mine&before=7", "stages": ["new"], "channels": ["whatsapp"],
+            "categories": ["shipping"], "priorities": ["high"],
+        });
+        let page = inlined.render("base", "queue", data.clone()).unwrap();
+        assert!(page.contains("TGP-000007") && page.contains("Bu Sari &amp; anak"));
+        assert_eq!(
+            page,
+            partials.render("base", "queue", data.clone()).unwrap()
+        );
+        let not_pages = ["base", "bare", "nav", "flash", "ticket_rows"];
+        for (name, _) in TEMPLATES {
+            if !not_pages.contains(name) {
+                for layout in ["base", "bare"] {
+                    // (Pages whose data this is not may fail: then both do.)
+                    assert_eq!(
+                        inlined.render(layout, name, data.clone()).ok(),
+                        partials.render(layout, name, data.clone()).ok(),
+                        "{layout} {name}"
+                    );
+                }
+            }
+        }
+        for (name, _) in TEMPLATES {
+            let source = inline_partials(TEMPLATES.iter().find(|(n, _)| n == name).unwrap().1, 0);
+            assert!(!source.unwrap().contains("{{>"), "{name}");
+        }
+    }
 
     #[test]
     fn every_word_is_in_both_catalogs() {
