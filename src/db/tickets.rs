@@ -4,7 +4,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::any_of::any_of;
+use super::any_of;
 use super::schema::{customers, tickets};
 use super::stamp::{MaybeStamp, Stamp};
 use super::DbConnection;
@@ -337,7 +337,7 @@ pub const OPEN_STAGES: [&str; 6] = [
 fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiBackend> {
     let mut query = tickets::table.into_boxed();
     if !filter.stages.is_empty() {
-        query = query.filter(any_of(tickets::stage, &filter.stages));
+        query = query.filter(any_of::stages(&filter.stages));
     }
     if let Some(v) = &filter.kind {
         query = query.filter(tickets::kind.eq(v.clone()));
@@ -392,12 +392,12 @@ fn filtered(filter: &TicketFilter) -> tickets::BoxedQuery<'static, super::MultiB
         Some(false) => {
             query = query
                 .filter(tickets::awaiting_customer.eq(false))
-                .filter(any_of(tickets::stage, &OPEN_STAGES))
+                .filter(any_of::stages(&OPEN_STAGES))
         }
         None => {}
     }
     if let Some(ids) = &filter.ids {
-        query = query.filter(any_of(tickets::id, ids));
+        query = query.filter(any_of::ids(ids));
     }
     if let Some(before) = filter.before_id {
         query = query.filter(tickets::id.lt(before));
@@ -437,7 +437,8 @@ pub fn list(
 /// The page's ids come first, then only those rows with their customers' names: SQLite with a
 /// stage list took a page from each stage's part of the index and read whole rows of all of
 /// them before it sorted them and kept one page (BENCHMARKS.md section 2), and the names were
-/// a third query. On SQLite both run in one read transaction, so they see the same tickets.
+/// a third query. On SQLite both run in one read transaction, so they see the same tickets; on
+/// PostgreSQL they are two statements (a ticket changed between them shows as it is now).
 pub fn queue_rows(
     conn: &mut DbConnection,
     filter: &TicketFilter,
@@ -447,7 +448,7 @@ pub fn queue_rows(
         let ids: Vec<i64> = page(filter, limit).select(tickets::id).load(conn)?;
         let mut rows: Vec<QueueRow> = tickets::table
             .inner_join(customers::table)
-            .filter(any_of(tickets::id, &ids))
+            .filter(any_of::ids(&ids))
             .select((TicketHead::as_select(), customers::name))
             .load(conn)?;
         rows.sort_unstable_by_key(|(head, _)| std::cmp::Reverse(head.id));
@@ -488,7 +489,7 @@ pub fn queue_plans(
     limit: i64,
     cap: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let list = super::explain::plan(conn, page(filter, limit))?;
+    let list = super::explain::plan(conn, page(filter, limit).select(tickets::id))?;
     let mut count = super::explain::plan(
         conn,
         filtered(filter)

@@ -87,6 +87,14 @@ fn inline_partials(source: &str, depth: usize) -> anyhow::Result<String> {
         let at_line_start = line.is_empty();
         out.push_str(&inline_partials(partial, depth + 1)?);
         rest = &tag[end + 2..];
+        anyhow::ensure!(
+            !(at_line_start
+                && !rest.starts_with(['\r', '\n'])
+                && rest
+                    .trim_start_matches([' ', '\t'])
+                    .starts_with(['\r', '\n'])),
+            "partial {name:?} has spaces after its tag (handlebars would drop them)"
+        );
         // A tag alone on its line is "standalone": handlebars drops that line's end.
         if at_line_start {
             if let Some(after) = rest
@@ -288,10 +296,12 @@ mod tests {
             "kind": "complaint", "customer_name": "Bu Sari & anak", "step": 3, "stage": "listened",
             "priority": "high", "overdue": true, "first_response_breached": false,
             "resolution_breached": true, "awaiting": "us",
-            "next_promise_due_at": "2026-11-20T03:00:00Z", "resolution_due_at": "2026-11-28T03:00:00Z",
+            "next_promise_due_at": "2026-11-20T03:00:00Z",
+            "resolution_due_at": "2026-11-28T03:00:00Z",
         });
         let data = serde_json::json!({
-            "locale": "id", "nav": "queue", "tab": "mine", "me": {"name": "Budi", "role": "manager", "senior": true},
+            "locale": "id", "nav": "queue", "tab": "mine",
+            "me": {"name": "Budi", "role": "manager", "senior": true},
             "flash": {"kind": "error", "text": "Tiket <berubah>", "stale": true}, "path": "/queue",
             "tabs": [{"id": "mine", "count": "3", "active": true, "label": "tab.mine"}],
             "tickets": [row.clone(), row], "filters": {"q": "jahit"}, "partners": [],
