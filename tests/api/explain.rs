@@ -387,3 +387,37 @@ async fn the_scheduler_reads_promises_from_its_indexes(app: TestApp) {
 }
 
 crate::backend_tests!(the_scheduler_reads_promises_from_its_indexes);
+
+/// A tab's count is exact below the cap and the cap at or above it (the count skips to the
+/// cap-th match, then counts only a smaller tab).
+async fn tab_counts_are_exact_up_to_the_cap(app: TestApp) {
+    let settings = app.state.settings.clone();
+    let mut conn = app.conn();
+    tanggap::demo::fill(&mut conn, &settings, 300, Some(20), &mut |_| {}).unwrap();
+    let filters = [
+        TicketFilter::default(),
+        TicketFilter {
+            stages: vec!["new".into(), "escalated".into()],
+            ..Default::default()
+        },
+        TicketFilter {
+            overdue_at: Some(tanggap::db::now()),
+            ..Default::default()
+        },
+    ];
+    for filter in filters {
+        let exact = tanggap::db::tickets::list(&mut conn, &filter, 100_000)
+            .unwrap()
+            .len() as i64;
+        assert!(exact > 2, "{filter:?} matches {exact}");
+        for cap in [1, exact - 1, exact, exact + 1, COUNT_CAP + 1] {
+            assert_eq!(
+                tanggap::db::tickets::count_up_to(&mut conn, &filter, cap).unwrap(),
+                exact.min(cap),
+                "{filter:?} with cap {cap}"
+            );
+        }
+    }
+}
+
+crate::backend_tests!(tab_counts_are_exact_up_to_the_cap);
