@@ -410,26 +410,14 @@ fn page(filter: &TicketFilter, limit: i64) -> tickets::BoxedQuery<'static, super
     filtered(filter).order(tickets::id.desc()).limit(limit)
 }
 
-/// On SQLite, with several stages, the page's ids come first and then only those rows are
-/// read (both in one read transaction, so they see the same tickets): SQLite takes a page
-/// from each stage's part of the index, and read whole rows of all of them before it sorted
-/// them and kept one page (measured at a million tickets, "mine" at 64 clients: 1,408-1,580
-/// -> 1,982 req/s; BENCHMARKS.md section 2). Other filters read the rows in order already,
-/// and a second query only cost them time; PostgreSQL was not measured with it.
+/// A page of whole tickets, newest first (the scheduler's digests, demo data). The queue reads
+/// its list rows with `queue_rows`.
 pub fn list(
     conn: &mut DbConnection,
     filter: &TicketFilter,
     limit: i64,
 ) -> QueryResult<Vec<Ticket>> {
-    if filter.stages.len() < 2 || matches!(conn, DbConnection::Postgres(_)) {
-        return page(filter, limit).select(Ticket::as_select()).load(conn);
-    }
-    conn.transaction(|conn| {
-        let ids: Vec<i64> = page(filter, limit).select(tickets::id).load(conn)?;
-        let mut rows = find_many(conn, &ids)?;
-        rows.sort_unstable_by_key(|ticket| std::cmp::Reverse(ticket.id));
-        Ok(rows)
-    })
+    page(filter, limit).select(Ticket::as_select()).load(conn)
 }
 
 /// A page of the queue as list rows (`TicketHead` and the customer's name), newest first.
@@ -460,22 +448,28 @@ pub fn queue_rows(
     }
 }
 
+/// The `cap`-th ticket matching `filter`, if there is one.
+fn cap_probe(
+    filter: &TicketFilter,
+    cap: i64,
+) -> tickets::BoxedQuery<'static, super::MultiBackend, diesel::sql_types::BigInt> {
+    filtered(filter)
+        .select(tickets::id)
+        .limit(1)
+        .offset(cap - 1)
+}
+
 /// How many tickets match (for the counts on the queue's tabs), counted up to `cap`: a tab
 /// says "1000+" rather than count a million index entries on every page view.
 ///
 /// The database skips to the `cap`-th match without handing over the rows before it; only a
-/// tab with fewer than `cap` tickets is then counted exactly (loading up to 1,001 ids for each
-/// of seven tabs was a fifth of a queue page's time).
+/// tab with fewer than `cap` tickets is then counted exactly (before, each of a page's seven
+/// tabs loaded up to 1,001 ids).
 pub fn count_up_to(conn: &mut DbConnection, filter: &TicketFilter, cap: i64) -> QueryResult<i64> {
     if cap <= 0 {
         return Ok(0);
     }
-    let at_cap: Option<i64> = filtered(filter)
-        .select(tickets::id)
-        .limit(1)
-        .offset(cap - 1)
-        .first(conn)
-        .optional()?;
+    let at_cap: Option<i64> = cap_probe(filter, cap).first(conn).optional()?;
     if at_cap.is_some() {
         return Ok(cap);
     }
@@ -490,13 +484,7 @@ pub fn queue_plans(
     cap: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
     let list = super::explain::plan(conn, page(filter, limit).select(tickets::id))?;
-    let mut count = super::explain::plan(
-        conn,
-        filtered(filter)
-            .select(tickets::id)
-            .limit(1)
-            .offset(cap - 1),
-    )?;
+    let mut count = super::explain::plan(conn, cap_probe(filter, cap))?;
     count.extend(super::explain::plan(conn, filtered(filter).count())?);
     Ok((list, count))
 }

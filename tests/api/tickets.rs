@@ -634,7 +634,7 @@ async fn the_queue_filters_and_pages(app: TestApp) {
     expected.sort_unstable_by(|a, b| b.cmp(a));
     assert_eq!(seen, expected);
 
-    // The same with a list of stages (read ids first, then the rows: db::tickets::list).
+    // The same with a list of stages (read ids first, then the rows: db::tickets::queue_rows).
     let whole = app
         .get(
             "/api/tickets?stage=new,acknowledged&limit=100",
