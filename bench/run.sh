@@ -22,6 +22,8 @@ secs=${BENCH_SECONDS:-10}
 runs=${BENCH_RUNS:-3}
 work=${BENCH_DIR:-/tmp/tanggap-bench}
 port=18700
+# Lets wrk_run read the server's own latency (GET /metrics) before and after each run.
+metrics_token=bench-metrics-token-0123456789abcdef
 pg_base=${BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432}
 mkdir -p "$work"
 
@@ -34,6 +36,7 @@ start_server() {
   if [ "${KEEP_DATA:-0}" != 1 ]; then rm -rf "$dir"; fi
   mkdir -p "$dir"
   local db_env=(TANGGAP_DATA_DIR="$dir/data" TANGGAP_JWT_SECRET=bench-secret-that-is-long-enough-0123456789abcdef)
+  db_env+=(TANGGAP_METRICS_TOKEN="$metrics_token")
   if [ "$backend" = postgres ]; then
     db_env+=(DATABASE_URL="$pg_base/tanggap_bench_$name")
     if [ "${KEEP_DATA:-0}" != 1 ]; then
@@ -58,17 +61,20 @@ start_server() {
 
 stop_server() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 
-# wrk_run <label> <clients> <script> <path>: BENCH_RUNS runs, prints each RESULT and the
-# load generator's CPU (user+sys seconds per second of run).
+# wrk_run <label> <clients> <script> <path>: BENCH_RUNS runs, prints each RESULT (as wrk saw
+# it), the server-side p50/p99 (GET /metrics before and after: the time from a request's
+# arrival at the app to its answer, without the load generator's own waits) and the load
+# generator's CPU (user+sys seconds).
 wrk_run() {
   local label=$1 clients=$2 script=$3 path=$4
   local threads=$(( clients < 2 ? 1 : 2 ))
   for r in $(seq 1 "$runs"); do
-    local t0 c0 out
-    c0=$(awk '{print $14+$15}' /proc/$$/stat)
+    local out
+    curl -fsS -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$port/metrics" >"$work/metrics.before"
     out=$( { /usr/bin/time -f "wrkcpu=%U+%S" wrk -t"$threads" -c"$clients" -d"${secs}s" --latency \
       -s "$root/bench/$script" "http://127.0.0.1:$port$path" ; } 2>&1 )
-    echo "$label clients=$clients run=$r $(echo "$out" | grep RESULT | sed 's/RESULT //') $(echo "$out" | grep -o 'wrkcpu=[0-9.+]*')"
+    curl -fsS -H "Authorization: Bearer $metrics_token" "http://127.0.0.1:$port/metrics" >"$work/metrics.after"
+    echo "$label clients=$clients run=$r $(echo "$out" | grep RESULT | sed 's/RESULT //') $(python3 "$root/bench/server_latency.py" "$work/metrics.before" "$work/metrics.after") $(echo "$out" | grep -o 'wrkcpu=[0-9.+]*')"
   done
 }
 

@@ -151,6 +151,8 @@ pub struct Settings {
     /// How long a dispatcher holds a claimed mail before another may take it over (the mail of
     /// a crashed server is resent after this).
     pub mail_lease: chrono::Duration,
+    /// A bearer token that may read `GET /metrics` without signing in (for a scraper).
+    pub metrics_token: Option<SecretString>,
 }
 
 /// A variable that could not be used, with the reason.
@@ -298,6 +300,15 @@ impl Settings {
             1,
             86_400,
         )?);
+        let metrics_token = match get("TANGGAP_METRICS_TOKEN") {
+            Some(raw) if raw.len() < 32 => {
+                return Err(bad(
+                    "TANGGAP_METRICS_TOKEN",
+                    "must be at least 32 characters long",
+                ));
+            }
+            raw => raw.map(SecretString::from),
+        };
         let admin_email =
             get("TANGGAP_ADMIN_EMAIL").unwrap_or_else(|| "admin@tanggap.local".into());
         if crate::domain::user::Email::parse(&admin_email).is_err() {
@@ -325,6 +336,7 @@ impl Settings {
             max_attachment_bytes,
             tick_every,
             mail_lease,
+            metrics_token,
         })
     }
 
@@ -450,6 +462,7 @@ mod tests {
             ("TANGGAP_TOKEN_TTL_MINUTES", "-1"),
             ("TANGGAP_MAIL_LEASE_SECONDS", "0"),
             ("TANGGAP_SQLITE_SYNCHRONOUS", "off"),
+            ("TANGGAP_METRICS_TOKEN", "too-short-to-guess-hard"),
         ];
         for (variable, value) in cases {
             let err = settings(&[(variable, value)]).unwrap_err();

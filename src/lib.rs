@@ -10,6 +10,7 @@ pub mod error;
 pub mod i18n;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod pages;
 pub mod startup;
 pub mod telemetry;

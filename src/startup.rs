@@ -28,6 +28,8 @@ pub struct AppState {
     pub mailer: crate::mail::transport::Mailer,
     /// The page templates and the word catalogs.
     pub pages: crate::pages::render::Pages,
+    /// Latency per route, for `GET /metrics`.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {
@@ -136,6 +138,7 @@ impl Application {
             mailroom,
             mailer,
             pages,
+            metrics: crate::metrics::Metrics::new(),
         });
         if let Some(every) = state.settings.tick_every {
             crate::jobs::spawn_scheduler(state.clone().into_inner(), every);
@@ -195,6 +198,8 @@ fn run(
                     )),
             )
             .wrap(TracingLogger::default())
+            // Outermost: the time counted is all the app spends on a request.
+            .wrap(from_fn(crate::api::metrics::time_requests))
             .app_data(state.clone())
             .app_data(
                 web::JsonConfig::default()

@@ -9,6 +9,7 @@ pub mod calendar;
 pub mod canned;
 pub mod customers;
 pub mod health;
+pub mod metrics;
 pub mod openapi;
 pub mod outbox;
 pub mod replacements;
@@ -23,6 +24,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(
             utoipa_actix_web::scope("/api")
                 .service(auth::login)

@@ -22,6 +22,12 @@ pub fn random_token(len: usize) -> String {
         .collect()
 }
 
+/// Whether `given` is the `expected` secret, in time that does not depend on where they differ.
+pub fn same_secret(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |diff, (x, y)| diff | (x ^ y)) == 0
+}
+
 /// A one-time password that is easy to type from a terminal: groups of letters and digits
 /// without look-alikes (0/O, 1/l/I).
 pub fn generate_password() -> String {
@@ -36,4 +42,15 @@ pub fn generate_password() -> String {
         })
         .collect::<Vec<_>>()
         .join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_secret_matches_only_itself() {
+        assert!(super::same_secret("scrape-me-0123", "scrape-me-0123"));
+        assert!(!super::same_secret("scrape-me-0123", "scrape-me-0124"));
+        assert!(!super::same_secret("scrape-me-0123", "scrape-me-012"));
+        assert!(!super::same_secret("scrape-me-0123", ""));
+    }
 }

@@ -464,6 +464,7 @@ fn routes() -> Vec<Route> {
             ),
         ),
         route("GET", "/api/outbox", Admin, empty, Read(true)),
+        route("GET", "/metrics", Admin, empty, Read(false)),
         // A pending mail may be queued again: the admin really does it (nothing else moves).
         route(
             "POST",
