@@ -8,6 +8,7 @@ pub mod assets;
 pub mod customer;
 pub mod dashboard;
 pub mod queue;
+pub mod queue_row;
 pub mod render;
 pub mod session;
 pub mod tickets;

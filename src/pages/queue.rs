@@ -4,6 +4,7 @@
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::queue_row::QueueRow;
 use super::{error_page, page, redirect, signed_in};
 use crate::api::tickets::{queue_filter, QueueQuery};
 use crate::auth::CurrentUser;
@@ -124,10 +125,7 @@ async fn render_queue(
             }
             Ok((
                 page.next_before,
-                page.tickets
-                    .into_iter()
-                    .map(|(head, name)| crate::api::views::summary(head, Some(name)))
-                    .collect::<Vec<_>>(),
+                page.tickets,
                 counts,
                 customers::list_partners(conn, None)?,
             ))
@@ -147,6 +145,20 @@ async fn render_queue(
         }
         format!("/queue?{}", url.query().unwrap_or(""))
     });
+    let (locale, now) = (super::locale(state, req, Some(me)), chrono::Utc::now());
+    let rows: Vec<QueueRow> = rows
+        .into_iter()
+        .map(|(head, name)| {
+            let summary = crate::api::views::summary(head, Some(name));
+            QueueRow::new(
+                summary,
+                &state.pages.catalogs,
+                locale,
+                state.pages.zone,
+                now,
+            )
+        })
+        .collect();
     let tabs: Vec<_> = counts.iter().map(|(t, n)| json!({ "id": t, "count": n, "active": *t == tab, "label": format!("tab.{t}") })).collect();
     let partners: Vec<_> = partners
         .into_iter()

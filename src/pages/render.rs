@@ -112,6 +112,8 @@ fn inline_partials(source: &str, depth: usize) -> anyhow::Result<String> {
 pub struct Pages {
     registry: Handlebars<'static>,
     pub catalogs: Arc<Catalogs>,
+    /// The shop's zone, in which every date is shown.
+    pub zone: chrono_tz::Tz,
 }
 
 fn locale_of(ctx: &Context) -> Locale {
@@ -246,7 +248,11 @@ impl Pages {
                 },
             ),
         );
-        Ok(Self { registry, catalogs })
+        Ok(Self {
+            registry,
+            catalogs,
+            zone,
+        })
     }
 
     /// Renders page `name` inside the layout (`base` for the desk, `bare` for customers and
@@ -292,12 +298,12 @@ mod tests {
         let inlined = Pages::load(zone, false).unwrap();
         let partials = Pages::build(zone, false, false).unwrap();
         let row = serde_json::json!({
-            "id": 7, "number": "TGP-000007", "subject": "Jahitan <lepas>", "channel": "whatsapp",
-            "kind": "complaint", "customer_name": "Bu Sari & anak", "step": 3, "stage": "listened",
-            "priority": "high", "overdue": true, "first_response_breached": false,
-            "resolution_breached": true, "awaiting": "us",
-            "next_promise_due_at": "2026-11-20T03:00:00Z",
-            "resolution_due_at": "2026-11-28T03:00:00Z",
+            "id": 7, "number": "TGP-000007", "subject": "Jahitan <lepas>",
+            "channel_word": "WhatsApp", "kind_word": "Keluhan", "customer_name": "Bu Sari & anak",
+            "step": 3, "stage_word": "Didengar", "priority": "high", "priority_word": "Tinggi",
+            "overdue": true, "first_response_breached": false, "resolution_breached": true,
+            "finished": false, "promise": "Jum, 20 Nov 10.00 WIB", "late": "7 hari",
+            "resolution_due_at": "2026-11-28T03:00:00Z", "resolution_due": "Sab, 28 Nov 10.00 WIB",
         });
         let data = serde_json::json!({
             "locale": "id", "nav": "queue", "tab": "mine",

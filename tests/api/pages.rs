@@ -13,6 +13,7 @@ backend_tests!(
     the_public_form_makes_a_web_ticket_and_resists_floods,
     the_dashboard_is_for_managers_and_exports_csv,
     a_one_time_password_leads_to_the_password_page,
+    a_queue_row_speaks_its_readers_language,
 );
 
 fn browser() -> reqwest::Client {
@@ -21,6 +22,12 @@ fn browser() -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
+}
+
+/// The body of the page at `path`, as `client` sees it.
+async fn text_of(app: &TestApp, client: &reqwest::Client, path: &str) -> String {
+    let response = client.get(app.url(path)).send().await.unwrap();
+    response.text().await.unwrap()
 }
 
 fn csrf_of(html: &str) -> String {
@@ -35,14 +42,7 @@ async fn page_sign_in(
     email: &str,
     password: &str,
 ) -> String {
-    let login = client
-        .get(app.url("/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let login = text_of(app, client, "/login").await;
     let csrf = csrf_of(&login);
     let reply = client
         .post(app.url("/login"))
@@ -164,14 +164,7 @@ async fn pages_need_sign_in_and_forms_need_their_token(app: TestApp) {
         .unwrap();
     let back = stale.headers()["location"].to_str().unwrap().to_owned();
     assert!(back.contains("stale=1"), "{back}");
-    let shown = client
-        .get(app.url(&back))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let shown = text_of(&app, &client, &back).await;
     assert!(shown.contains("id=\"reload\""));
 }
 
@@ -184,14 +177,7 @@ async fn customer_names_are_shown_as_text(app: TestApp) {
         format!("/tickets/{}", ticket["id"]),
         "/queue?tab=all".to_owned(),
     ] {
-        let html = client
-            .get(app.url(&path))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let html = text_of(&app, &client, &path).await;
         assert!(
             html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
             "{path}"
@@ -297,14 +283,7 @@ async fn the_customer_link_opens_one_ticket_until_it_expires(app: TestApp) {
 
 async fn the_public_form_makes_a_web_ticket_and_resists_floods(app: TestApp) {
     let client = browser();
-    let html = client
-        .get(app.url("/feedback"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&app, &client, "/feedback").await;
     let csrf = csrf_of(&html);
     let send = |subject: &'static str, trap: &'static str| {
         let csrf = csrf.clone();
@@ -390,14 +369,7 @@ async fn the_dashboard_is_for_managers_and_exports_csv(app: TestApp) {
     );
     let client = browser();
     page_sign_in(&app, &client, &app.admin_email, &app.admin_password).await;
-    let html = client
-        .get(app.url("/dashboard"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = text_of(&app, &client, "/dashboard").await;
     assert!(html.contains("<svg") && html.contains("<rect"));
     let csv = client.get(app.url("/dashboard.csv")).send().await.unwrap();
     assert_eq!(csv.headers()["content-type"], "text/csv; charset=utf-8");
@@ -456,4 +428,96 @@ async fn a_one_time_password_leads_to_the_password_page(app: TestApp) {
         200,
         "the new cookie opens the desk"
     );
+}
+
+/// A queue row's words, dates and lateness come in the reader's language and the shop's zone.
+async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
+    use diesel::prelude::*;
+    use tanggap::db::schema::{promises, tickets};
+    let token = app.admin_token().await;
+    let mut numbers = Vec::new();
+    for subject in ["Tas talinya putus", "Sandal kekecilan"] {
+        let ticket = app
+            .ticket(&token, json!({ "subject": subject, "priority": "high" }))
+            .await;
+        let id = ticket["id"].as_i64().unwrap();
+        let promised = app
+            .post(
+                &format!("/api/tickets/{id}/promises"),
+                Some(&token),
+                json!({ "due_at": "2999-01-01T07:00:00Z", "what": "Kabari" }),
+            )
+            .await;
+        assert_eq!(promised.status, 201, "{}", promised.body);
+        numbers.push((id, ticket["number"].as_str().unwrap().to_owned()));
+    }
+    // The first promise passes: due 5 January 2026, 03:00 UTC (10.00 in Jakarta).
+    let past = chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+        .unwrap()
+        .and_hms_opt(3, 0, 0)
+        .unwrap();
+    {
+        let mut conn = app.conn();
+        let late = numbers[0].0;
+        diesel::update(promises::table.filter(promises::ticket_id.eq(late)))
+            .set(promises::due_at.eq(past))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::update(tickets::table.find(late))
+            .set(tickets::next_promise_due_at.eq(Some(past)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let english = format!("en-{}@toko.test", uuid::Uuid::new_v4().simple());
+    let created = app
+        .post(
+            "/api/users",
+            Some(&token),
+            json!({ "email": english, "name": "Nia", "role": "agent", "password": "kopi susu gula aren", "locale": "en" }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let readers = [
+        (
+            app.admin_email.clone(),
+            app.admin_password.clone(),
+            ["WhatsApp · Keluhan", ">tinggi<", "terlambat", "hari"],
+        ),
+        (
+            english,
+            "kopi susu gula aren".to_owned(),
+            ["WhatsApp · Complaint", ">high<", "overdue", "day"],
+        ),
+    ];
+    for (email, password, [source, priority, late, days]) in readers {
+        let client = browser();
+        page_sign_in(&app, &client, &email, &password).await;
+        let html = text_of(&app, &client, "/queue?tab=all").await;
+        let row = |number: &str| -> String {
+            let at = html
+                .find(number)
+                .unwrap_or_else(|| panic!("{number} in {html}"));
+            let start = html[..at].rfind("<tr").unwrap();
+            html[start..at + html[at..].find("</tr>").unwrap()].to_owned()
+        };
+        let (overdue, on_time) = (row(&numbers[0].1), row(&numbers[1].1));
+        for row in [&overdue, &on_time] {
+            assert!(
+                row.contains(source) && row.contains(priority),
+                "{email}: {row}"
+            );
+        }
+        assert!(overdue.contains("class=\"overdue"), "{overdue}");
+        let late_text = format!("<strong class=\"late\">{late} ");
+        assert!(
+            overdue.contains(&late_text) && overdue.contains(days),
+            "{email}: {overdue}"
+        );
+        assert!(
+            overdue.contains("10.00") || overdue.contains("10:00"),
+            "Jakarta time: {overdue}"
+        );
+        assert!(!on_time.contains(&late_text), "{email}: {on_time}");
+        assert!(on_time.contains("2999"), "the promised date: {on_time}");
+    }
 }
