@@ -22,9 +22,10 @@ pub struct QueueRow {
     /// The stored value (for the CSS class) and its word.
     pub priority: String,
     pub priority_word: String,
-    pub overdue: bool,
-    pub first_response_breached: bool,
-    pub resolution_breached: bool,
+    /// `overdue` (a promise passed) and `breached` (a service target passed), space-separated.
+    pub row_class: &'static str,
+    /// A service target passed (first response or resolution).
+    pub breached: bool,
     /// The promise's due date in words; `late` how long ago it passed, when it did.
     pub promise: Option<String>,
     pub late: Option<String>,
@@ -47,6 +48,7 @@ impl QueueRow {
         let word =
             |prefix: &str, value: &str| words.word(locale, &format!("{prefix}.{value}")).to_owned();
         let date = |moment| crate::i18n::format_datetime(moment, zone, locale);
+        let breached = t.first_response_breached || t.resolution_breached;
         Self {
             channel_word: word("channel", &t.channel),
             kind_word: word("kind", &t.kind),
@@ -66,9 +68,17 @@ impl QueueRow {
             customer_name: t.customer_name,
             step: t.step,
             priority: t.priority,
-            overdue: t.overdue,
-            first_response_breached: t.first_response_breached,
-            resolution_breached: t.resolution_breached,
+            row_class: row_class(t.overdue, breached),
+            breached,
         }
+    }
+}
+
+fn row_class(overdue: bool, breached: bool) -> &'static str {
+    match (overdue, breached) {
+        (true, true) => "overdue breached",
+        (true, false) => "overdue",
+        (false, true) => "breached",
+        (false, false) => "",
     }
 }

@@ -301,7 +301,7 @@ mod tests {
             "id": 7, "number": "TGP-000007", "subject": "Jahitan <lepas>",
             "channel_word": "WhatsApp", "kind_word": "Keluhan", "customer_name": "Bu Sari & anak",
             "step": 3, "stage_word": "Didengar", "priority": "high", "priority_word": "Tinggi",
-            "overdue": true, "first_response_breached": false, "resolution_breached": true,
+            "row_class": "overdue breached", "breached": true,
             "finished": false, "promise": "Jum, 20 Nov 10.00 WIB", "late": "7 hari",
             "resolution_due_at": "2026-11-28T03:00:00Z", "resolution_due": "Sab, 28 Nov 10.00 WIB",
         });

@@ -463,8 +463,13 @@ async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
             .set(promises::due_at.eq(past))
             .execute(&mut *conn)
             .unwrap();
+        // Both of its service targets have passed too.
         diesel::update(tickets::table.find(late))
-            .set(tickets::next_promise_due_at.eq(Some(past)))
+            .set((
+                tickets::next_promise_due_at.eq(Some(past)),
+                tickets::first_response_breached.eq(true),
+                tickets::resolution_breached.eq(true),
+            ))
             .execute(&mut *conn)
             .unwrap();
     }
@@ -481,15 +486,27 @@ async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
         (
             app.admin_email.clone(),
             app.admin_password.clone(),
-            ["WhatsApp · Keluhan", ">tinggi<", "terlambat", "hari"],
+            [
+                "WhatsApp · Keluhan",
+                ">tinggi<",
+                "terlambat",
+                "hari",
+                "melewati target",
+            ],
         ),
         (
             english,
             "kopi susu gula aren".to_owned(),
-            ["WhatsApp · Complaint", ">high<", "overdue", "day"],
+            [
+                "WhatsApp · Complaint",
+                ">high<",
+                "overdue",
+                "day",
+                "target breached",
+            ],
         ),
     ];
-    for (email, password, [source, priority, late, days]) in readers {
+    for (email, password, [source, priority, late, days, breached]) in readers {
         let client = browser();
         page_sign_in(&app, &client, &email, &password).await;
         let html = text_of(&app, &client, "/queue?tab=all").await;
@@ -507,7 +524,13 @@ async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
                 "{email}: {row}"
             );
         }
-        assert!(overdue.contains("class=\"overdue"), "{overdue}");
+        assert!(
+            overdue.starts_with("<tr class=\"overdue breached\">"),
+            "{overdue}"
+        );
+        assert!(overdue.contains(breached), "{email}: {overdue}");
+        assert!(on_time.starts_with("<tr class=\"\">"), "{on_time}");
+        assert!(on_time.contains("class=\"countdown\"") && !on_time.contains(breached));
         let late_text = format!("<strong class=\"late\">{late} ");
         assert!(
             overdue.contains(&late_text) && overdue.contains(days),
