@@ -300,7 +300,7 @@ impl Settings {
             1,
             86_400,
         )?);
-        let metrics_token = match get("TANGGAP_METRICS_TOKEN") {
+        let metrics_token = match get("TANGGAP_METRICS_TOKEN").map(|raw| raw.trim().to_owned()) {
             Some(raw) if raw.len() < 32 => {
                 return Err(bad(
                     "TANGGAP_METRICS_TOKEN",

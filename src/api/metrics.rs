@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 
-use crate::auth::current_user::token_from_request;
 use crate::auth::AdminUser;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -25,9 +25,17 @@ pub async fn metrics(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
-    let scraper = match (&state.settings.metrics_token, token_from_request(&req)) {
+    // The scraper's token comes as a bearer header only (never as the session cookie).
+    let given = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim());
+    let scraper = match (&state.settings.metrics_token, given) {
         (Some(expected), Some(given)) => {
-            crate::auth::same_secret(crate::config::expose(expected), &given)
+            crate::auth::same_secret(crate::config::expose(expected), given)
         }
         _ => false,
     };
@@ -41,7 +49,8 @@ pub async fn metrics(
 }
 
 /// Times every request from its arrival at the app (routing, the extractors, the handler, the
-/// other middleware) to its answer, under its route pattern.
+/// other middleware) until its answer is ready to be written, under its route pattern. (A body
+/// streamed after that would not be counted; the app's answers are built whole before.)
 pub async fn time_requests(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,

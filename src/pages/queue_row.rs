@@ -14,7 +14,7 @@ pub struct QueueRow {
     pub number: String,
     pub subject: String,
     pub customer_name: Option<String>,
-    /// The channel and kind in words ("WhatsApp · Keluhan").
+    /// The channel in words ("WhatsApp"), and the kind ("Keluhan").
     pub channel_word: String,
     pub kind_word: String,
     pub step: u8,

@@ -58,14 +58,14 @@ async fn metrics_count_each_answer_under_its_route() {
     app.get("/api/no-such-thing-4711", Some(&admin)).await;
     let after = text(read(scraper).await);
     assert_eq!(count(&after, tickets), before + 3, "{after}");
+    let not_found = format!("tanggap_http_responses_total{{{tickets},status=\"4xx\"}} 3\n");
     assert!(
-        after.contains(&format!(
-            "tanggap_http_responses_total{{{tickets},status=\"4xx\"}}"
-        )),
+        after.contains(&not_found),
         "the unknown tickets were 404s: {after}"
     );
     assert!(count(&after, r#"method="GET",route="unmatched""#) >= 1);
     assert!(!after.contains("4711"), "raw paths are never labels");
+    assert!(!after.contains("/api/tickets/1\""), "nor ids");
     // Buckets are cumulative and end with every request.
     let buckets: Vec<u64> = after
         .lines()
