@@ -5,10 +5,10 @@ use std::time::Instant;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::header;
 use actix_web::middleware::Next;
 use actix_web::{get, web, FromRequest, HttpRequest, HttpResponse};
 
+use crate::auth::current_user::bearer_token;
 use crate::auth::AdminUser;
 use crate::error::AppError;
 use crate::startup::AppState;
@@ -26,14 +26,7 @@ pub async fn metrics(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, AppError> {
     // The scraper's token comes as a bearer header only (never as the session cookie).
-    let given = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token.trim());
-    let scraper = match (&state.settings.metrics_token, given) {
+    let scraper = match (&state.settings.metrics_token, bearer_token(&req)) {
         (Some(expected), Some(given)) => {
             crate::auth::same_secret(crate::config::expose(expected), given)
         }

@@ -47,14 +47,17 @@ impl CurrentUser {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header (`None` without one, or for another scheme).
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
 /// The token a request carries, Bearer header first.
 pub fn token_from_request(req: &HttpRequest) -> Option<String> {
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let value = value.to_str().ok()?;
-        let (scheme, token) = value.split_once(' ')?;
-        return scheme
-            .eq_ignore_ascii_case("bearer")
-            .then(|| token.trim().to_owned());
+    if req.headers().contains_key(header::AUTHORIZATION) {
+        return bearer_token(req).map(str::to_owned);
     }
     req.cookie(super::SESSION_COOKIE)
         .map(|c| c.value().to_owned())

@@ -45,8 +45,7 @@ impl QueueRow {
         zone: chrono_tz::Tz,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Self {
-        let word =
-            |prefix: &str, value: &str| words.word(locale, &format!("{prefix}.{value}")).to_owned();
+        let word = |prefix: &str, value: &str| words.value_word(locale, prefix, value);
         let date = |moment| crate::i18n::format_datetime(moment, zone, locale);
         let breached = t.first_response_breached || t.resolution_breached;
         Self {

@@ -58,6 +58,12 @@ impl Catalogs {
         };
         catalog.get(key).map(String::as_str).unwrap_or(key)
     }
+
+    /// The word for a stored value: `value_word(locale, "stage", "listened")` is the word of
+    /// "stage.listened" (the key itself when the catalog lacks it).
+    pub fn value_word(&self, locale: Locale, prefix: &str, value: &str) -> String {
+        self.word(locale, &format!("{prefix}.{value}")).to_owned()
+    }
 }
 
 /// `source` with every `{{> name}}` replaced by that template's text. Handlebars renders a
@@ -177,8 +183,8 @@ impl Pages {
                         Some(Value::Number(n)) => n.to_string(),
                         _ => return Ok(()),
                     };
-                    let key = format!("{prefix}.{value}");
-                    out.write(&handlebars::html_escape(words.word(locale_of(ctx), &key)))?;
+                    let word = words.value_word(locale_of(ctx), prefix, &value);
+                    out.write(&handlebars::html_escape(&word))?;
                     Ok(())
                 },
             ),
