@@ -180,6 +180,9 @@ impl From<diesel::result::Error> for AppError {
                 "reference",
                 "refers to something that does not exist".to_owned(),
             ),
+            Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Self::Unavailable(
+                anyhow::Error::new(error).context("the database connection was closed"),
+            ),
             other => Self::Internal(anyhow::Error::new(other).context("database query failed")),
         }
     }

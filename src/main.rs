@@ -221,7 +221,7 @@ fn password_from_stdin_or_generated() -> anyhow::Result<(String, bool)> {
 fn user_command(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
     let pool = tanggap::db::connect_pool(&settings.database_url, 1)?;
     let mut conn = pool.get()?;
-    let conn = &mut *conn;
+    let conn = &mut **conn;
     let explain = |e: tanggap::error::AppError| anyhow::anyhow!("{e}");
     match command {
         UserCommand::Add {

@@ -62,6 +62,11 @@ impl AppState {
                             "the database stayed busy"
                         )));
                     }
+                    Err(error @ (AppError::Internal(_) | AppError::Unavailable(_))) => {
+                        // Perhaps the connection is gone (a restarted PostgreSQL).
+                        conn.suspect();
+                        return Err(error);
+                    }
                     other => return other,
                 }
             }
@@ -106,7 +111,7 @@ impl Application {
                 let mut conn = pool.get().context("opening a database connection")?;
                 // One transaction for the first-start defaults: one sync to disk instead of a hundred.
                 let first_admin =
-                    diesel::Connection::transaction(&mut *conn, |conn| -> anyhow::Result<_> {
+                    diesel::Connection::transaction(&mut **conn, |conn| -> anyhow::Result<_> {
                         let first_admin = crate::accounts::ensure_first_admin(conn, &settings)?;
                         crate::desk::canned::seed_defaults(conn)
                             .context("loading the default canned responses")?;

@@ -281,11 +281,11 @@ async fn the_desk_in_a_real_browser() {
         let mut conn = app.conn();
         diesel::update(promises::table.filter(promises::ticket_id.eq(other_id)))
             .set(promises::due_at.eq(past))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(tickets::table.find(other_id))
             .set(tickets::next_promise_due_at.eq(Some(past)))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     c.goto(&format!("{base}/queue?tab=overdue")).await.unwrap();

@@ -644,7 +644,7 @@ mod tests {
         }));
         assert!(panicked.is_err());
         assert_eq!(count(&mut conn, 99_999), 0);
-        let group = match &mut *conn {
+        let group = match &mut **conn {
             DbConnection::Sqlite(sqlite) => Group::of(sqlite).unwrap().expect("registered"),
             DbConnection::Postgres(_) => unreachable!(),
         };
@@ -723,7 +723,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let pool = pool_with_table(&dir, 3);
         let mut conn = pool.get().unwrap();
-        let group = match &mut *conn {
+        let group = match &mut **conn {
             DbConnection::Sqlite(sqlite) => Group::of(sqlite).unwrap().expect("registered"),
             DbConnection::Postgres(_) => unreachable!(),
         };

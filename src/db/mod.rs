@@ -62,6 +62,7 @@ pub mod reports;
 pub mod schema;
 pub mod search;
 pub mod stamp;
+pub mod subquery;
 pub mod throttle;
 pub mod tickets;
 pub mod users;

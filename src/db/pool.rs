@@ -1,7 +1,8 @@
 //! The connection pool, connection set-up per backend, and the embedded migrations.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use diesel::connection::SimpleConnection;
@@ -141,30 +142,80 @@ pub fn establish(url: &DatabaseUrl) -> diesel::ConnectionResult<DbConnection> {
 }
 
 impl ManageConnection for Manager {
-    type Connection = DbConnection;
+    type Connection = Pooled;
     type Error = diesel::r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, Self::Error> {
+    fn connect(&self) -> Result<Pooled, Self::Error> {
         let mut conn = establish(&self.url).map_err(diesel::r2d2::Error::ConnectionError)?;
         if let (Some(group), DbConnection::Sqlite(sqlite)) = (&self.group, &mut conn) {
             group
                 .register(sqlite)
                 .map_err(diesel::r2d2::Error::QueryError)?;
         }
-        Ok(conn)
+        Ok(Pooled {
+            conn,
+            answered_at: Some(Instant::now()),
+        })
     }
 
-    /// A PostgreSQL connection is pinged at checkout (the server may have restarted); a SQLite
-    /// connection is a file handle in this process and cannot go stale, so it is not.
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
-        match conn {
-            DbConnection::Sqlite(_) => Ok(()),
-            DbConnection::Postgres(_) => conn.ping().map_err(diesel::r2d2::Error::QueryError),
+    /// A PostgreSQL connection is pinged at checkout (the server may have restarted) unless it
+    /// answered a ping within `PING_AFTER` and has not failed since; a SQLite connection is a
+    /// file handle in this process and cannot go stale, so it is not.
+    fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
+        if matches!(pooled.conn, DbConnection::Sqlite(_)) || pooled.answered_recently() {
+            return Ok(());
         }
+        pooled
+            .conn
+            .ping()
+            .map_err(diesel::r2d2::Error::QueryError)?;
+        pooled.answered_at = Some(Instant::now());
+        Ok(())
     }
 
-    fn has_broken(&self, conn: &mut DbConnection) -> bool {
-        conn.is_broken()
+    fn has_broken(&self, pooled: &mut Pooled) -> bool {
+        pooled.conn.is_broken()
+    }
+}
+
+/// How long a PostgreSQL connection that answered a ping is trusted without another.
+///
+/// A ping at every checkout was one more round trip on every request (a queue read is two
+/// statements); at most one a second per connection is a few pings a second under any load.
+/// A connection whose server went away in the meantime fails the request it serves — as the
+/// ping itself could have passed just before the server went — and `suspect` has it pinged
+/// at its next checkout, where r2d2 drops it and connects anew.
+pub const PING_AFTER: Duration = Duration::from_secs(1);
+
+/// A pooled connection and, for PostgreSQL, when it last answered a ping (`None`: ping it at
+/// its next checkout). Derefs to the `DbConnection` it holds.
+pub struct Pooled {
+    conn: DbConnection,
+    answered_at: Option<Instant>,
+}
+
+impl Pooled {
+    /// The connection failed in a way that may mean it is gone: ping it before its next use.
+    pub fn suspect(&mut self) {
+        self.answered_at = None;
+    }
+
+    fn answered_recently(&self) -> bool {
+        self.answered_at.is_some_and(|at| at.elapsed() < PING_AFTER)
+    }
+}
+
+impl Deref for Pooled {
+    type Target = DbConnection;
+
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl DerefMut for Pooled {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
     }
 }
 

@@ -422,58 +422,94 @@ pub fn list(
 
 /// A page of the queue as list rows (`TicketHead` and the customer's name), newest first.
 ///
-/// The page's ids come first, then only those rows with their customers' names: SQLite with a
-/// stage list took a page from each stage's part of the index and read whole rows of all of
-/// them before it sorted them and kept one page (BENCHMARKS.md section 2), and the names were
-/// a third query. On SQLite both run in one read transaction, so they see the same tickets; on
-/// PostgreSQL they are two statements (a ticket changed between them shows as it is now).
+/// The page's ids are picked from an index without whole rows: SQLite with a stage list took
+/// a page from each stage's part of the index and read whole rows of all of them before it
+/// sorted them and kept one page (BENCHMARKS.md section 2). On SQLite one statement reads the
+/// rows whose ids a subquery picks, with their customers' names (before session 15 the ids
+/// were a statement of their own, in a read transaction with the rows: JSON queue +7 %). On
+/// PostgreSQL the ids come first and the rows by `= ANY(ids)`: the one statement there was
+/// planned anew at every execution (~2 ms of PostgreSQL's CPU; its plan for any values,
+/// not knowing the LIMIT, would hash-join a scan of every ticket), while the two parts keep
+/// cheap plans. A ticket changed between the two shows as it is now.
 pub fn queue_rows(
     conn: &mut DbConnection,
     filter: &TicketFilter,
     limit: i64,
 ) -> QueryResult<Vec<QueueRow>> {
-    let read = |conn: &mut DbConnection| {
-        let ids: Vec<i64> = page(filter, limit).select(tickets::id).load(conn)?;
-        let mut rows: Vec<QueueRow> = tickets::table
-            .inner_join(customers::table)
-            .filter(any_of::ids(&ids))
-            .select((TicketHead::as_select(), customers::name))
-            .load(conn)?;
-        rows.sort_unstable_by_key(|(head, _)| std::cmp::Reverse(head.id));
-        Ok(rows)
+    let mut rows: Vec<QueueRow> = match conn {
+        DbConnection::Sqlite(_) => rows_of_page(filter, limit).load(conn)?,
+        DbConnection::Postgres(_) => {
+            let ids: Vec<i64> = page(filter, limit).select(tickets::id).load(conn)?;
+            rows_query().filter(any_of::ids(&ids)).load(conn)?
+        }
     };
-    match conn {
-        DbConnection::Sqlite(_) => conn.transaction(read),
-        DbConnection::Postgres(_) => read(conn),
-    }
+    rows.sort_unstable_by_key(|(head, _)| std::cmp::Reverse(head.id));
+    Ok(rows)
 }
 
-/// The `cap`-th ticket matching `filter`, if there is one.
-fn cap_probe(
-    filter: &TicketFilter,
-    cap: i64,
-) -> tickets::BoxedQuery<'static, super::MultiBackend, diesel::sql_types::BigInt> {
-    filtered(filter)
-        .select(tickets::id)
-        .limit(1)
-        .offset(cap - 1)
+/// Queue rows with their customers' names, boxed.
+type RowsQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<tickets::table, customers::table>,
+        (
+            diesel::dsl::AsSelect<TicketHead, super::MultiBackend>,
+            customers::name,
+        ),
+    >,
+    super::MultiBackend,
+>;
+
+/// Queue rows with their customers' names, to be filtered.
+fn rows_query() -> RowsQuery {
+    tickets::table
+        .inner_join(customers::table)
+        .select((TicketHead::as_select(), customers::name))
+        .into_boxed()
+}
+
+/// The statement of `queue_rows` on SQLite.
+fn rows_of_page(filter: &TicketFilter, limit: i64) -> RowsQuery {
+    rows_query().filter(super::subquery::ids_in(
+        page(filter, limit).select(tickets::id),
+    ))
+}
+
+/// The statement counting each filter's tickets up to `cap`.
+fn capped_counts(filters: &[TicketFilter], cap: i64) -> super::subquery::CappedCounts {
+    let counts = filters
+        .iter()
+        .map(|filter| super::subquery::CappedCount {
+            probe: filtered(filter)
+                .select(tickets::id)
+                .limit(1)
+                .offset(cap - 1),
+            count: filtered(filter).count(),
+        })
+        .collect();
+    super::subquery::capped_counts(counts, cap)
 }
 
 /// How many tickets match (for the counts on the queue's tabs), counted up to `cap`: a tab
 /// says "1000+" rather than count a million index entries on every page view.
-///
-/// The database skips to the `cap`-th match without handing over the rows before it; only a
-/// tab with fewer than `cap` tickets is then counted exactly (before, each of a page's seven
-/// tabs loaded up to 1,001 ids).
 pub fn count_up_to(conn: &mut DbConnection, filter: &TicketFilter, cap: i64) -> QueryResult<i64> {
+    Ok(counts_up_to(conn, std::slice::from_ref(filter), cap)?[0])
+}
+
+/// How many tickets each filter matches, counted up to `cap`, in one statement (a queue page
+/// has six tabs). The database skips to a filter's `cap`-th match without handing over the
+/// rows before it; only a filter with fewer than `cap` tickets is then counted exactly.
+/// Before session 15 each filter was a statement of its own, and a second one for a small
+/// count: up to twelve round trips a page on PostgreSQL.
+pub fn counts_up_to(
+    conn: &mut DbConnection,
+    filters: &[TicketFilter],
+    cap: i64,
+) -> QueryResult<Vec<i64>> {
     if cap <= 0 {
-        return Ok(0);
+        return Ok(vec![0; filters.len()]);
     }
-    let at_cap: Option<i64> = cap_probe(filter, cap).first(conn).optional()?;
-    if at_cap.is_some() {
-        return Ok(cap);
-    }
-    filtered(filter).count().get_result(conn)
+    super::subquery::load_counts(conn, capped_counts(filters, cap))
 }
 
 /// The database's plans for a queue page and its capped count (see `db::explain`).
@@ -483,9 +519,13 @@ pub fn queue_plans(
     limit: i64,
     cap: i64,
 ) -> QueryResult<(Vec<String>, Vec<String>)> {
-    let list = super::explain::plan(conn, page(filter, limit).select(tickets::id))?;
-    let mut count = super::explain::plan(conn, cap_probe(filter, cap))?;
-    count.extend(super::explain::plan(conn, filtered(filter).count())?);
+    let list = match conn {
+        DbConnection::Sqlite(_) => super::explain::plan(conn, rows_of_page(filter, limit))?,
+        DbConnection::Postgres(_) => {
+            super::explain::plan(conn, page(filter, limit).select(tickets::id))?
+        }
+    };
+    let count = super::explain::plan(conn, capped_counts(std::slice::from_ref(filter), cap))?;
     Ok((list, count))
 }
 

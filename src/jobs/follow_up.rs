@@ -225,7 +225,7 @@ impl Context<'_> {
 /// The whole scan as of `now`.
 pub fn scan(pool: &DbPool, mailroom: &Mailroom, now: DateTime<Utc>) -> anyhow::Result<TickReport> {
     let mut conn = pool.get()?;
-    let conn = &mut *conn;
+    let conn = &mut **conn;
     let calendar = targets::calendar(conn, mailroom.settings.timezone)?;
     let knobs = FollowUpSettings::load(conn).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut ctx = Context {

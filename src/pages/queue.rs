@@ -111,18 +111,22 @@ async fn render_queue(
         .db(move |conn| -> Result<_, AppError> {
             let filter = tab_filter(&tab2, me_id, &base);
             let page = crate::desk::queue::page(conn, &filter, &q, limit)?;
-            let mut counts = Vec::new();
-            for t in TABS {
-                let mut counted = tab_filter(t, me_id, &TicketFilter::default());
-                counted.before_id = None;
-                let n = ticket_db::count_up_to(conn, &counted, COUNT_CAP + 1)?;
-                let shown = if n > COUNT_CAP {
-                    format!("{COUNT_CAP}+")
-                } else {
-                    n.to_string()
-                };
-                counts.push((t, shown));
-            }
+            let tabs: Vec<TicketFilter> = TABS
+                .iter()
+                .map(|t| tab_filter(t, me_id, &TicketFilter::default()))
+                .collect();
+            let counts: Vec<(&str, String)> = ticket_db::counts_up_to(conn, &tabs, COUNT_CAP + 1)?
+                .into_iter()
+                .zip(TABS)
+                .map(|(n, t)| {
+                    let shown = if n > COUNT_CAP {
+                        format!("{COUNT_CAP}+")
+                    } else {
+                        n.to_string()
+                    };
+                    (t, shown)
+                })
+                .collect();
             Ok((
                 page.next_before,
                 page.tickets,

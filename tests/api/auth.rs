@@ -54,7 +54,7 @@ async fn a_one_time_password_opens_only_the_password_change(app: TestApp) {
         use tanggap::db::schema::users;
         diesel::update(users::table.find(id))
             .set(users::must_change_password.eq(true))
-            .execute(&mut *app.conn())
+            .execute(&mut **app.conn())
             .unwrap();
     }
     let me = app

@@ -24,7 +24,7 @@ async fn no_tab_scans_the_whole_table(app: TestApp) {
     let settings = app.state.settings.clone();
     let mut conn = app.conn();
     tanggap::demo::fill(&mut conn, &settings, 1_500, Some(100), &mut |_| {}).unwrap();
-    if let DbConnection::Postgres(_) = &mut *conn {
+    if let DbConnection::Postgres(_) = &mut **conn {
         conn.batch_execute("ANALYZE; SET enable_seqscan = off;")
             .unwrap();
     }
@@ -143,7 +143,7 @@ async fn no_tab_scans_the_whole_table(app: TestApp) {
     // The check itself can fail: on SQLite, with the indexes of the breached flags dropped,
     // that filter shows the table scan. (PostgreSQL with sequential scans off walks the primary
     // key instead.)
-    if let DbConnection::Sqlite(sqlite) = &mut *conn {
+    if let DbConnection::Sqlite(sqlite) = &mut **conn {
         use diesel::connection::SimpleConnection;
         sqlite
             .batch_execute(
@@ -171,7 +171,7 @@ crate::backend_tests!(no_tab_scans_the_whole_table);
 async fn a_search_within_an_agents_tickets_looks_up_its_hits(app: TestApp) {
     let settings = app.state.settings.clone();
     let mut conn = app.conn();
-    if !matches!(&mut *conn, DbConnection::Sqlite(_)) {
+    if !matches!(&mut **conn, DbConnection::Sqlite(_)) {
         return;
     }
     tanggap::demo::fill(&mut conn, &settings, 1_500, Some(100), &mut |_| {}).unwrap();
@@ -226,7 +226,7 @@ async fn search_uses_the_index(app: TestApp) {
         .first()
         .expect("demo tickets")
         .id;
-    if let DbConnection::Postgres(_) = &mut *conn {
+    if let DbConnection::Postgres(_) = &mut **conn {
         conn.batch_execute("ANALYZE; SET enable_seqscan = off;")
             .unwrap();
     }
@@ -241,7 +241,7 @@ async fn search_uses_the_index(app: TestApp) {
     for (words, before_id) in searches {
         let plan = search::plan(&mut conn, words, before_id, 1000).unwrap();
         assert!(!plan.is_empty(), "no plan for {words:?}");
-        let uses_index = match &mut *conn {
+        let uses_index = match &mut **conn {
             DbConnection::Postgres(_) => true,
             // FTS5 answers MATCH through its own index: "VIRTUAL TABLE INDEX".
             DbConnection::Sqlite(_) => plan.iter().any(|l| l.contains("VIRTUAL TABLE INDEX")),
@@ -254,7 +254,7 @@ async fn search_uses_the_index(app: TestApp) {
     }
     // The check itself can fail: the old query (the tsvector computed from `document`) shows
     // the computation.
-    if let DbConnection::Postgres(_) = &mut *conn {
+    if let DbConnection::Postgres(_) = &mut **conn {
         let computed = tanggap::db::explain::plan(
             &mut conn,
             diesel::sql_query(
@@ -285,7 +285,7 @@ fn walks_sent_mail(line: &str) -> bool {
 /// the pending and sending ranges of `outbox_due_idx`.
 async fn claiming_mail_reads_only_unsent_mail(app: TestApp) {
     let mut conn = app.conn();
-    let is_postgres = matches!(&mut *conn, DbConnection::Postgres(_));
+    let is_postgres = matches!(&mut **conn, DbConnection::Postgres(_));
     // 3,000 sent mails and a few pending ones, as an outbox looks after a while.
     let long_ago = if is_postgres {
         "TIMESTAMP '2026-01-01 00:00:00'"
@@ -348,7 +348,7 @@ async fn the_scheduler_reads_promises_from_its_indexes(app: TestApp) {
     let settings = app.state.settings.clone();
     let mut conn = app.conn();
     tanggap::demo::fill(&mut conn, &settings, 1_500, Some(100), &mut |_| {}).unwrap();
-    let is_postgres = matches!(&mut *conn, DbConnection::Postgres(_));
+    let is_postgres = matches!(&mut **conn, DbConnection::Postgres(_));
     if is_postgres {
         conn.batch_execute("ANALYZE; SET enable_seqscan = off;")
             .unwrap();
@@ -405,6 +405,22 @@ async fn tab_counts_are_exact_up_to_the_cap(app: TestApp) {
             ..Default::default()
         },
     ];
+    // Several filters in one statement count as each alone.
+    for cap in [1, 10, COUNT_CAP + 1] {
+        let alone: Vec<i64> = filters
+            .iter()
+            .map(|f| tanggap::db::tickets::count_up_to(&mut conn, f, cap).unwrap())
+            .collect();
+        assert_eq!(
+            tanggap::db::tickets::counts_up_to(&mut conn, &filters, cap).unwrap(),
+            alone,
+            "cap {cap}"
+        );
+    }
+    assert_eq!(
+        tanggap::db::tickets::counts_up_to(&mut conn, &[], 5).unwrap(),
+        Vec::<i64>::new()
+    );
     for filter in filters {
         let exact = tanggap::db::tickets::list(&mut conn, &filter, 100_000)
             .unwrap()

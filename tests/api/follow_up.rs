@@ -245,7 +245,7 @@ fn queued_overdue_keys(app: &TestApp) -> Vec<String> {
         .filter(outbox::idempotency_key.like("overdue:promise:%"))
         .order(outbox::id.asc())
         .select(outbox::idempotency_key)
-        .load(&mut *app.conn())
+        .load(&mut **app.conn())
         .unwrap()
 }
 
@@ -746,7 +746,7 @@ async fn the_resolution_clock_pauses_while_the_customer_decides(backend: Backend
         let week_ago = (Utc::now() - Duration::days(7)).naive_utc();
         diesel::update(tickets::table.find(id))
             .set(tickets::clock_paused_at.eq(Some(week_ago)))
-            .execute(&mut *app.conn())
+            .execute(&mut **app.conn())
             .unwrap();
     }
     let answered = app

@@ -239,7 +239,7 @@ fn lost_writes(app: &TestApp, tickets: &[Own]) -> Vec<String> {
     }
     let stored: i64 = t::table
         .count()
-        .get_result(&mut *conn)
+        .get_result(&mut **conn)
         .expect("a count of tickets");
     if stored != tickets.len() as i64 {
         lost.push(format!(

@@ -393,7 +393,7 @@ async fn a_one_time_password_leads_to_the_password_page(app: TestApp) {
         use tanggap::db::schema::users;
         diesel::update(users::table.find(id))
             .set(users::must_change_password.eq(true))
-            .execute(&mut *app.conn())
+            .execute(&mut **app.conn())
             .unwrap();
     }
     let client = browser();
@@ -461,7 +461,7 @@ async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
         let late = numbers[0].0;
         diesel::update(promises::table.filter(promises::ticket_id.eq(late)))
             .set(promises::due_at.eq(past))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         // Both of its service targets have passed too.
         diesel::update(tickets::table.find(late))
@@ -470,7 +470,7 @@ async fn a_queue_row_speaks_its_readers_language(app: TestApp) {
                 tickets::first_response_breached.eq(true),
                 tickets::resolution_breached.eq(true),
             ))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     let english = format!("en-{}@toko.test", uuid::Uuid::new_v4().simple());

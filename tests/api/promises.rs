@@ -137,11 +137,11 @@ async fn an_overdue_promise_shows_in_the_overdue_queue(app: TestApp) {
         let mut conn = app.conn();
         diesel::update(promises::table.filter(promises::ticket_id.eq(late)))
             .set(promises::due_at.eq(past))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
         diesel::update(tanggap::db::schema::tickets::table.find(late))
             .set(tanggap::db::schema::tickets::next_promise_due_at.eq(Some(past)))
-            .execute(&mut *conn)
+            .execute(&mut **conn)
             .unwrap();
     }
     let overdue = app.get("/api/tickets?overdue=true", Some(&token)).await;

@@ -149,6 +149,43 @@ async fn readyz_follows_the_database_away_and_back() {
     assert_eq!(app.get("/api/me", Some(&token)).await.status, 200);
 }
 
+/// A pooled PostgreSQL connection is trusted without a ping for a second after it answered
+/// one (a ping at every checkout was a round trip more per request). One whose server went
+/// away fails the request it serves, is then suspected, pinged at its next checkout, and
+/// replaced: the request after the failure gets a new, working connection.
+#[tokio::test]
+async fn a_pooled_connection_whose_server_went_away_is_replaced() {
+    let Some(base) = postgres_base_url() else {
+        return;
+    };
+    let database = TestDatabase::create(&base);
+    let url = tanggap::config::DatabaseUrl::parse(&database.url).unwrap();
+    let pool = tanggap::db::connect_pool(&url, 1).unwrap();
+    let backend_pid = |conn: &mut tanggap::db::DbConnection| {
+        diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>(
+            "pg_backend_pid()",
+        ))
+        .get_result::<i32>(conn)
+    };
+    let first = backend_pid(&mut pool.get().unwrap()).unwrap();
+    let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&base).unwrap();
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "pg_terminate_backend({first})"
+    )))
+    .get_result::<bool>(&mut admin)
+    .unwrap();
+    let mut conn = pool.get().unwrap();
+    match backend_pid(&mut conn) {
+        // Handed out unpinged (it answered less than a second ago): the query fails …
+        Err(_) => conn.suspect(),
+        // … or, on a slow machine, the second had passed, it was pinged and replaced.
+        Ok(pid) => assert_ne!(pid, first),
+    }
+    drop(conn);
+    let second = backend_pid(&mut pool.get().unwrap()).expect("a working connection");
+    assert_ne!(second, first, "the dead connection was handed out again");
+}
+
 /// Multi-row inserts stay under the parameters a statement takes (PostgreSQL 65,535, SQLite
 /// 32,766): an overdue pass can queue a mail per manager for each of 500 alerts in one
 /// transaction (15 columns a mail), and a bulk load writes thousands of events. 5,000 mails
