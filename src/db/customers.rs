@@ -59,6 +59,20 @@ pub fn insert(conn: &mut DbConnection, new: &NewCustomer<'_>) -> QueryResult<Cus
         .get_result(c))
 }
 
+/// Inserts a customer unless a unique contact index holds one of its details already (a
+/// concurrent intake created the same customer first): then `None`, and nothing written.
+pub fn insert_unless_taken(
+    conn: &mut DbConnection,
+    new: &NewCustomer<'_>,
+) -> QueryResult<Option<Customer>> {
+    on_backend!(conn, c => diesel::insert_into(customers::table)
+        .values(new)
+        .on_conflict_do_nothing()
+        .returning(customers::all_columns)
+        .get_result(c)
+        .optional())
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> QueryResult<Option<Customer>> {
     customers::table
         .find(id)

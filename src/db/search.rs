@@ -98,6 +98,17 @@ pub fn index_new(conn: &mut DbConnection, documents: &[(i64, String)]) -> QueryR
                 insert_fts(c, *id, &searchable(document))?;
             }
         }
+        // One ticket (an intake) as a statement that stays prepared; a list of rows is
+        // written anew each time.
+        DbConnection::Postgres(c) if documents.len() == 1 => {
+            let (id, document) = &documents[0];
+            diesel::insert_into(pg::ticket_search::table)
+                .values((
+                    pg::ticket_search::ticket_id.eq(*id),
+                    pg::ticket_search::document.eq(searchable(document)),
+                ))
+                .execute(c)?;
+        }
         DbConnection::Postgres(c) => {
             let rows: Vec<_> = documents
                 .iter()

@@ -124,53 +124,52 @@ pub fn find_or_create(
     }
     AppError::check(fields)?;
     // Two intakes for the same new customer can both miss them above. On PostgreSQL the later
-    // insert then hits a unique contact index (on SQLite `BEGIN IMMEDIATE` already serializes
-    // them). The insert runs in a savepoint, so the lost race leaves the caller's transaction
-    // usable and the winner's customer is found instead.
-    match crate::db::write(conn, |conn| insert(conn, &clean, input, default_locale)) {
-        Err(AppError::Conflict {
-            code: "duplicate",
-            message,
-        }) => {
-            let winner = customers::find_by_contacts(
-                conn,
-                clean.email.as_deref(),
-                &clean.phones(),
-                clean.instagram.as_deref(),
-            )?;
-            match winner.into_iter().next() {
-                Some(found) => Ok((found, false)),
-                None => Err(AppError::conflict("duplicate", message)),
-            }
-        }
-        other => other.map(|created| (created, true)),
+    // insert then meets a unique contact index (on SQLite `BEGIN IMMEDIATE` already serializes
+    // them): it writes nothing (`ON CONFLICT DO NOTHING`), the caller's transaction stays
+    // usable, and the winner's customer is found instead. (Before session 15 the insert ran in
+    // a savepoint for this: two round trips more per intake on PostgreSQL.)
+    let new = new_customer(&clean, input, default_locale, db::now());
+    if let Some(created) = customers::insert_unless_taken(conn, &new)? {
+        return Ok((created, true));
     }
+    let winner = customers::find_by_contacts(
+        conn,
+        clean.email.as_deref(),
+        &clean.phones(),
+        clean.instagram.as_deref(),
+    )?;
+    winner
+        .into_iter()
+        .next()
+        .map(|found| (found, false))
+        .ok_or_else(|| {
+            AppError::conflict(
+                "duplicate",
+                "another customer took these contact details at the same moment; try again",
+            )
+        })
 }
 
-fn insert(
-    conn: &mut DbConnection,
-    clean: &Clean,
+/// The row of a new customer from cleaned input.
+fn new_customer<'a>(
+    clean: &'a Clean,
     input: &CustomerInput,
     default_locale: Locale,
-) -> Result<Customer, AppError> {
-    let now = db::now();
-    let customer = customers::insert(
-        conn,
-        &NewCustomer {
-            name: clean.name.as_deref().unwrap_or_default(),
-            email: clean.email.as_deref(),
-            phone: clean.phone.as_deref(),
-            whatsapp: clean.whatsapp.as_deref(),
-            instagram: clean.instagram.as_deref(),
-            locale: clean.locale.unwrap_or(default_locale).as_str(),
-            notes: clean.notes.as_deref().unwrap_or_default(),
-            email_opt_out: input.email_opt_out.unwrap_or(false),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        },
-    )?;
-    Ok(customer)
+    now: chrono::NaiveDateTime,
+) -> NewCustomer<'a> {
+    NewCustomer {
+        name: clean.name.as_deref().unwrap_or_default(),
+        email: clean.email.as_deref(),
+        phone: clean.phone.as_deref(),
+        whatsapp: clean.whatsapp.as_deref(),
+        instagram: clean.instagram.as_deref(),
+        locale: clean.locale.unwrap_or(default_locale).as_str(),
+        notes: clean.notes.as_deref().unwrap_or_default(),
+        email_opt_out: input.email_opt_out.unwrap_or(false),
+        version: 1,
+        created_at: now,
+        updated_at: now,
+    }
 }
 
 /// Creates a customer; 409 `customer_exists` (with the id) when a contact detail already
@@ -209,7 +208,8 @@ pub fn create(
                 ),
             ));
         }
-        insert(conn, &clean, input, default_locale)
+        let new = new_customer(&clean, input, default_locale, db::now());
+        Ok(customers::insert(conn, &new)?)
     })
 }
 

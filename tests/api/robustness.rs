@@ -186,6 +186,58 @@ async fn a_pooled_connection_whose_server_went_away_is_replaced() {
     assert_ne!(second, first, "the dead connection was handed out again");
 }
 
+/// Two intakes for one new customer on PostgreSQL, the second while the first's insert is not
+/// yet committed: the second's insert waits on the unique contact index, writes nothing once
+/// the first commits, and the second intake finds the first's customer (its transaction still
+/// usable, no savepoint needed).
+#[tokio::test]
+async fn the_intake_that_loses_a_race_for_a_new_customer_finds_the_winners() {
+    use diesel::connection::SimpleConnection;
+    use diesel::QueryDsl;
+    use tanggap::desk::customers::{find_or_create, CustomerInput};
+    let Some(base) = postgres_base_url() else {
+        return;
+    };
+    let database = TestDatabase::create(&base);
+    let url = tanggap::config::DatabaseUrl::parse(&database.url).unwrap();
+    let pool = tanggap::db::connect_pool(&url, 2).unwrap();
+    let input = CustomerInput {
+        name: Some("Wati".into()),
+        whatsapp: Some("0857-7777-0002".into()),
+        ..Default::default()
+    };
+    let locale = tanggap::config::Locale::Id;
+    let mut first = pool.get().unwrap();
+    first.batch_execute("BEGIN").unwrap();
+    let (winner, created) = find_or_create(&mut first, &input, locale, "").unwrap();
+    assert!(created);
+    let second = std::thread::spawn({
+        let (pool, input) = (pool.clone(), input.clone());
+        move || {
+            let mut conn = pool.get().unwrap();
+            diesel::Connection::transaction(&mut **conn, |conn| {
+                let found = find_or_create(conn, &input, locale, "");
+                // The transaction is still usable after the insert that wrote nothing.
+                let customers: i64 = tanggap::db::schema::customers::table
+                    .count()
+                    .get_result(conn)?;
+                Ok::<_, tanggap::error::AppError>((found, customers))
+            })
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        !second.is_finished(),
+        "the second insert waits for the first to commit"
+    );
+    first.batch_execute("COMMIT").unwrap();
+    let (found, customers) = second.join().unwrap().unwrap();
+    let (found, created) = found.unwrap();
+    assert!(!created, "the loser creates nothing");
+    assert_eq!(found.id, winner.id);
+    assert_eq!(customers, 1);
+}
+
 /// Multi-row inserts stay under the parameters a statement takes (PostgreSQL 65,535, SQLite
 /// 32,766): an overdue pass can queue a mail per manager for each of 500 alerts in one
 /// transaction (15 columns a mail), and a bulk load writes thousands of events. 5,000 mails

@@ -193,6 +193,26 @@ async fn intake_finds_the_same_customer_again(app: TestApp) {
         .await;
     assert_ne!(other["customer"]["id"], first["customer"]["id"]);
     assert_eq!(other["customer"]["instagram"], "ani.shop");
+    // Twelve intakes at once for one new customer: each is answered 201 and all name one
+    // customer (on PostgreSQL an insert that loses the race writes nothing and finds the
+    // winner's customer).
+    let posts = (0..12).map(|i| {
+        app.post(
+            "/api/tickets",
+            Some(&token),
+            json!({ "channel": "whatsapp", "subject": format!("Serentak {i}"), "words": "Paket belum sampai.",
+                    "customer": { "name": "Wati", "whatsapp": "0857-7777-0001" } }),
+        )
+    });
+    let replies = futures_util::future::join_all(posts).await;
+    for reply in &replies {
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let customers: std::collections::HashSet<String> = replies
+        .iter()
+        .map(|r| r.body["customer"]["id"].to_string())
+        .collect();
+    assert_eq!(customers.len(), 1, "{customers:?}");
 }
 
 async fn intake_is_validated_field_by_field(app: TestApp) {
