@@ -72,6 +72,16 @@ fn clean(input: &CustomerInput, prefix: &str, fields: &mut FieldErrors) -> Clean
 }
 
 impl Clean {
+    /// The customers any of these contact details already belong to.
+    fn owners(&self, conn: &mut DbConnection) -> diesel::QueryResult<Vec<Customer>> {
+        customers::find_by_contacts(
+            conn,
+            self.email.as_deref(),
+            &self.phones(),
+            self.instagram.as_deref(),
+        )
+    }
+
     fn phones(&self) -> Vec<&str> {
         [self.phone.as_deref(), self.whatsapp.as_deref()]
             .into_iter()
@@ -106,12 +116,7 @@ pub fn find_or_create(
         );
     }
     AppError::check(fields)?;
-    let existing = customers::find_by_contacts(
-        conn,
-        clean.email.as_deref(),
-        &clean.phones(),
-        clean.instagram.as_deref(),
-    )?;
+    let existing = clean.owners(conn)?;
     if let Some(found) = existing.into_iter().next() {
         return Ok((found, false));
     }
@@ -132,12 +137,7 @@ pub fn find_or_create(
     if let Some(created) = customers::insert_unless_taken(conn, &new)? {
         return Ok((created, true));
     }
-    let winner = customers::find_by_contacts(
-        conn,
-        clean.email.as_deref(),
-        &clean.phones(),
-        clean.instagram.as_deref(),
-    )?;
+    let winner = clean.owners(conn)?;
     winner
         .into_iter()
         .next()
@@ -193,12 +193,7 @@ pub fn create(
     }
     AppError::check(fields)?;
     crate::db::write(conn, |conn| {
-        let existing = customers::find_by_contacts(
-            conn,
-            clean.email.as_deref(),
-            &clean.phones(),
-            clean.instagram.as_deref(),
-        )?;
+        let existing = clean.owners(conn)?;
         if let Some(found) = existing.first() {
             return Err(AppError::conflict(
                 "customer_exists",
@@ -242,12 +237,7 @@ pub fn update(
     };
     crate::db::write(conn, |conn| {
         let current = customers::find(conn, id)?.ok_or_else(|| AppError::not_found("customer"))?;
-        let others = customers::find_by_contacts(
-            conn,
-            clean.email.as_deref(),
-            &clean.phones(),
-            clean.instagram.as_deref(),
-        )?;
+        let others = clean.owners(conn)?;
         if let Some(other) = others.iter().find(|c| c.id != id) {
             return Err(AppError::conflict(
                 "customer_exists",
