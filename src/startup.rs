@@ -62,12 +62,10 @@ impl AppState {
                             "the database stayed busy"
                         )));
                     }
-                    Err(error @ (AppError::Internal(_) | AppError::Unavailable(_))) => {
-                        // Perhaps the connection is gone (a restarted PostgreSQL).
-                        conn.suspect();
-                        return Err(error);
+                    other => {
+                        conn.answered();
+                        return other;
                     }
-                    other => return other,
                 }
             }
         })

@@ -22,10 +22,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, AppError
     let pool = state.pool.clone();
     crate::telemetry::spawn_blocking_with_tracing(move || -> Result<(), AppError> {
         let mut conn = pool.get_timeout(std::time::Duration::from_secs(2))?;
-        conn.batch_execute("SELECT 1").map_err(|e| {
-            conn.suspect();
-            AppError::Unavailable(e.into())
-        })
+        conn.batch_execute("SELECT 1")
+            .map_err(|e| AppError::Unavailable(e.into()))
     })
     .await??;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))

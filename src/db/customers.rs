@@ -59,8 +59,9 @@ pub fn insert(conn: &mut DbConnection, new: &NewCustomer<'_>) -> QueryResult<Cus
         .get_result(c))
 }
 
-/// Inserts a customer unless a unique contact index holds one of its details already (a
-/// concurrent intake created the same customer first): then `None`, and nothing written.
+/// Inserts a customer unless a unique index refuses it — a contact index holding one of its
+/// details already (a concurrent intake created the same customer first), or any other: then
+/// `None`, and nothing written.
 pub fn insert_unless_taken(
     conn: &mut DbConnection,
     new: &NewCustomer<'_>,

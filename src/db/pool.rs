@@ -154,13 +154,13 @@ impl ManageConnection for Manager {
         }
         Ok(Pooled {
             conn,
-            answered_at: Some(Instant::now()),
+            answered_at: Instant::now(),
         })
     }
 
     /// A PostgreSQL connection is pinged at checkout (the server may have restarted) unless it
-    /// answered a ping within `PING_AFTER` and has not failed since; a SQLite connection is a
-    /// file handle in this process and cannot go stale, so it is not.
+    /// answered within `PING_AFTER` (a ping, or a request's work through `AppState::db`); a
+    /// SQLite connection is a file handle in this process and cannot go stale, so it is not.
     fn is_valid(&self, pooled: &mut Pooled) -> Result<(), Self::Error> {
         if matches!(pooled.conn, DbConnection::Sqlite(_)) || pooled.answered_recently() {
             return Ok(());
@@ -169,7 +169,7 @@ impl ManageConnection for Manager {
             .conn
             .ping()
             .map_err(diesel::r2d2::Error::QueryError)?;
-        pooled.answered_at = Some(Instant::now());
+        pooled.answered_at = Instant::now();
         Ok(())
     }
 
@@ -178,30 +178,31 @@ impl ManageConnection for Manager {
     }
 }
 
-/// How long a PostgreSQL connection that answered a ping is trusted without another.
+/// How long a PostgreSQL connection that answered is trusted without a ping.
 ///
-/// A ping at every checkout was one more round trip on every request (a queue read is two
-/// statements); at most one a second per connection is a few pings a second under any load.
-/// A connection whose server went away in the meantime fails the request it serves — as the
-/// ping itself could have passed just before the server went — and `suspect` has it pinged
-/// at its next checkout, where r2d2 drops it and connects anew.
+/// A ping at every checkout was one more round trip on every request (a JSON queue read is
+/// three statements on PostgreSQL); now a busy connection is not pinged at all, an idle one
+/// at its first checkout after a second. A connection whose server went away in the meantime
+/// fails the request it serves (503 `unavailable`) — as the ping itself could have passed just
+/// before the server went — and is not handed out again: libpq then reports no transaction
+/// status, diesel marks the connection broken, and r2d2 drops it (`has_broken`).
 pub const PING_AFTER: Duration = Duration::from_secs(1);
 
-/// A pooled connection and, for PostgreSQL, when it last answered a ping (`None`: ping it at
-/// its next checkout). Derefs to the `DbConnection` it holds.
+/// A pooled connection and, for PostgreSQL, when it last answered. Derefs to the
+/// `DbConnection` it holds.
 pub struct Pooled {
     conn: DbConnection,
-    answered_at: Option<Instant>,
+    answered_at: Instant,
 }
 
 impl Pooled {
-    /// The connection failed in a way that may mean it is gone: ping it before its next use.
-    pub fn suspect(&mut self) {
-        self.answered_at = None;
+    /// The connection just did its work: trust it for another `PING_AFTER`.
+    pub fn answered(&mut self) {
+        self.answered_at = Instant::now();
     }
 
     fn answered_recently(&self) -> bool {
-        self.answered_at.is_some_and(|at| at.elapsed() < PING_AFTER)
+        self.answered_at.elapsed() < PING_AFTER
     }
 }
 

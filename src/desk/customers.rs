@@ -137,16 +137,17 @@ pub fn find_or_create(
     if let Some(created) = customers::insert_unless_taken(conn, &new)? {
         return Ok((created, true));
     }
+    // Nothing written and no owner found: the insert met another unique index than a
+    // contact's (the id sequence behind the rows, say) — no race the caller could retry.
     let winner = clean.owners(conn)?;
     winner
         .into_iter()
         .next()
         .map(|found| (found, false))
         .ok_or_else(|| {
-            AppError::conflict(
-                "duplicate",
-                "another customer took these contact details at the same moment; try again",
-            )
+            AppError::Internal(anyhow::anyhow!(
+                "a new customer's insert wrote nothing, and no customer holds its contact details"
+            ))
         })
 }
 
