@@ -426,11 +426,11 @@ pub fn list(
 /// a page from each stage's part of the index and read whole rows of all of them before it
 /// sorted them and kept one page (BENCHMARKS.md section 2). On SQLite one statement reads the
 /// rows whose ids a subquery picks, with their customers' names (before session 15 the ids
-/// were a statement of their own, in a read transaction with the rows: JSON queue +7 %). On
-/// PostgreSQL the ids come first and the rows by `= ANY(ids)`: the one statement there was
-/// planned anew at every execution (~2 ms of PostgreSQL's CPU; its plan for any values,
-/// not knowing the LIMIT, would hash-join a scan of every ticket), while the two parts keep
-/// cheap plans. A ticket changed between the two shows as it is now.
+/// were a statement of their own, in a read transaction with the rows: 3 % more instructions
+/// per JSON queue request). On PostgreSQL the ids come first and the rows by `= ANY(ids)`:
+/// the one statement there was planned anew at every execution (~2 ms of PostgreSQL's CPU;
+/// its plan for any values, not knowing the LIMIT, would hash-join a scan of every ticket),
+/// while the two parts keep cheap plans. A ticket changed between the two shows as it is now.
 pub fn queue_rows(
     conn: &mut DbConnection,
     filter: &TicketFilter,
