@@ -446,14 +446,11 @@ async fn tab_counts_are_exact_up_to_the_cap(app: TestApp) {
         tanggap::db::tickets::counts_up_to(&mut conn, &[], 5).unwrap(),
         Vec::<i64>::new()
     );
-    for filter in filters {
-        let exact = tanggap::db::tickets::list(&mut conn, &filter, 100_000)
-            .unwrap()
-            .len() as i64;
+    for (filter, &exact) in filters.iter().zip(&exacts) {
         assert!(exact > 2, "{filter:?} matches {exact}");
         for cap in [1, exact - 1, exact, exact + 1, COUNT_CAP + 1] {
             assert_eq!(
-                tanggap::db::tickets::count_up_to(&mut conn, &filter, cap).unwrap(),
+                tanggap::db::tickets::count_up_to(&mut conn, filter, cap).unwrap(),
                 exact.min(cap),
                 "{filter:?} with cap {cap}"
             );

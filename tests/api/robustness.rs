@@ -115,11 +115,7 @@ async fn readyz_follows_the_database_away_and_back() {
     diesel::sql_query(format!("ALTER DATABASE {name} ALLOW_CONNECTIONS false"))
         .execute(&mut admin)
         .unwrap();
-    diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&mut admin)
-    .unwrap();
+    cut_connections(&mut admin, &name);
     let down = app.get("/readyz", None).await;
     assert_eq!(down.status, 503, "{}", down.body);
     assert_eq!(down.body["error"]["code"], "unavailable");
@@ -165,12 +161,7 @@ async fn a_pooled_connection_whose_server_went_away_is_replaced() {
     };
     let first = backend_pid(&mut pool.get().unwrap()).unwrap();
     let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&base).unwrap();
-    // Waits (up to 5 s) until the backend has gone.
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
-        "pg_terminate_backend({first}, 5000)"
-    )))
-    .get_result::<bool>(&mut admin)
-    .unwrap();
+    cut_connections(&mut admin, &database_name(&database));
     let mut conn = pool.get().unwrap();
     match backend_pid(&mut conn) {
         // Handed out unpinged (it answered less than a second ago): the query fails …
@@ -201,14 +192,8 @@ async fn a_request_on_a_dead_connection_is_a_503_and_the_next_reconnects() {
     let app = crate::helpers::spawn_with(settings, data_dir, None).await;
     let token = app.admin_token().await;
     assert_eq!(app.get("/api/me", Some(&token)).await.status, 200);
-    let name = database_name(&database);
     let mut admin = <diesel::PgConnection as diesel::Connection>::establish(&base).unwrap();
-    // The name is ours (a UUID); each termination waits until the backend has gone.
-    diesel::sql_query(format!(
-        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'"
-    ))
-    .execute(&mut admin)
-    .unwrap();
+    cut_connections(&mut admin, &database_name(&database));
     let first = app.get("/api/me", Some(&token)).await;
     match first.status {
         // The connection answered less than a second ago: handed out unpinged, it fails.
@@ -465,4 +450,15 @@ fn database_name(database: &TestDatabase) -> String {
         .path()
         .trim_start_matches('/')
         .to_owned()
+}
+
+/// Ends every connection to the test database `name`, waiting (up to 5 s each) until its
+/// backend has gone, so the next use of a pooled connection meets a dead one.
+fn cut_connections(admin: &mut diesel::PgConnection, name: &str) {
+    // The name is ours (a UUID); identifiers cannot be bound.
+    diesel::sql_query(format!(
+        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity WHERE datname = '{name}'"
+    ))
+    .execute(admin)
+    .unwrap();
 }
