@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::config::{Locale, Settings};
 use crate::db::canned::{self, CannedChanges, CannedResponse};
-use crate::db::{self, customers, promises, replacements, users, DbConnection};
+use crate::db::{self, customers, promises, replacements, tickets, users, DbConnection};
 use crate::domain::contact::required_text;
 use crate::domain::ticket_number;
 use crate::error::{AppError, FieldErrors};
@@ -183,7 +183,10 @@ pub fn render(
     agent_id: i64,
 ) -> Result<String, AppError> {
     let response = canned::find(conn, id)?.ok_or_else(|| AppError::not_found("canned response"))?;
-    let ticket = super::tickets::load(conn, ticket_id)?;
+    // The ticket is named in the body, not the path: a missing one is a field error (422), so
+    // a 404 here always means the canned response itself is gone.
+    let ticket = tickets::find(conn, ticket_id)?
+        .ok_or_else(|| AppError::invalid("ticket_id", "no ticket has this id"))?;
     let customer = customers::find(conn, ticket.customer_id)?
         .ok_or_else(|| AppError::not_found("customer"))?;
     let agent = users::find(conn, agent_id)?

@@ -165,16 +165,28 @@ async fn canned_responses_come_in_both_languages_and_render(app: TestApp) {
         .as_str()
         .unwrap()
         .contains(&format!("TGP-{tid:06}")));
-    assert_eq!(
-        app.post(
+    // A ticket that does not exist is a field error in the body; the canned response is there.
+    let missing_ticket = app
+        .post(
             &format!("/api/canned-responses/{}/render", ack["id"]),
             Some(&token),
-            json!({ "ticket_id": 9999 })
+            json!({ "ticket_id": 9999 }),
         )
-        .await
-        .status,
-        404
+        .await;
+    assert_eq!(missing_ticket.status, 422, "{}", missing_ticket.body);
+    assert!(
+        missing_ticket.body["error"]["fields"]["ticket_id"].is_string(),
+        "{}",
+        missing_ticket.body
     );
+    let missing_response = app
+        .post(
+            "/api/canned-responses/999999/render",
+            Some(&token),
+            json!({ "ticket_id": tid }),
+        )
+        .await;
+    assert_eq!(missing_response.status, 404, "{}", missing_response.body);
 }
 
 async fn canned_responses_are_managed_by_managers(app: TestApp) {
