@@ -1,8 +1,6 @@
 //! Service targets and the business calendar as stored: defaults on first start, the
 //! calendar the arithmetic runs on, and the due times a ticket carries.
 
-use std::collections::BTreeSet;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -106,12 +104,15 @@ pub fn policy_for(conn: &mut DbConnection, priority: &str) -> QueryResult<Target
         .select(TargetPolicy::as_select())
         .first(c)
         .optional())?;
-    Ok(found.unwrap_or_else(|| {
-        default_policies()
-            .into_iter()
-            .find(|p| p.priority == priority)
-            .unwrap_or_else(|| default_policies().remove(2))
-    }))
+    Ok(found.unwrap_or_else(|| default_policy(priority)))
+}
+
+/// The built-in policy of `priority` (normal's for an unknown one).
+fn default_policy(priority: &str) -> TargetPolicy {
+    default_policies()
+        .into_iter()
+        .find(|p| p.priority == priority)
+        .unwrap_or_else(|| default_policies().remove(2))
 }
 
 pub fn update_policy(
@@ -285,26 +286,127 @@ pub fn remove_holiday(conn: &mut DbConnection, date: NaiveDate) -> Result<(), Ap
 
 /// The shop's calendar as stored.
 pub fn calendar(conn: &mut DbConnection, zone: chrono_tz::Tz) -> QueryResult<Calendar> {
+    Ok(rules(conn, zone, Priority::Normal.as_str())?.calendar)
+}
+
+/// What a ticket's targets and its first assignee follow: the shop's calendar, the policy of
+/// one priority, and whether new tickets go to the least busy agent.
+pub struct Rules {
+    pub calendar: Calendar,
+    pub policy: TargetPolicy,
+    pub auto_assign: bool,
+}
+
+/// One row of [`rules`]: which table it came from, then that table's values.
+type RuleRow = (
+    String,
+    Option<i32>,
+    Option<i32>,
+    Option<i32>,
+    Option<NaiveDate>,
+    Option<String>,
+);
+
+/// [`Rules`] for `priority`, read in one statement (a `UNION ALL` of the business hours, the
+/// holidays, the priority's policy and the auto-assign setting): on PostgreSQL each statement
+/// is a round trip, and an intake read these four ways before it wrote (BENCHMARKS.md §1).
+pub fn rules(conn: &mut DbConnection, zone: chrono_tz::Tz, priority: &str) -> QueryResult<Rules> {
+    use diesel::sql_types::{Date, Integer, Nullable, Text};
+    use diesel::IntoSql;
+
+    use crate::db::schema::app_settings;
+    let no_int = || None::<i32>.into_sql::<Nullable<Integer>>();
+    let no_day = || None::<NaiveDate>.into_sql::<Nullable<Date>>();
+    let no_text = || None::<String>.into_sql::<Nullable<Text>>();
+    let hours = business_hours::table.select((
+        "hours".into_sql::<Text>(),
+        business_hours::weekday.nullable(),
+        business_hours::open_minute,
+        business_hours::close_minute,
+        no_day(),
+        no_text(),
+    ));
+    let days = holidays::table.select((
+        "holiday".into_sql::<Text>(),
+        no_int(),
+        no_int(),
+        no_int(),
+        holidays::holiday_date.nullable(),
+        no_text(),
+    ));
+    let policy = target_policies::table
+        .filter(target_policies::priority.eq(priority))
+        .select((
+            "policy".into_sql::<Text>(),
+            target_policies::first_response_minutes.nullable(),
+            target_policies::next_response_minutes.nullable(),
+            target_policies::resolution_minutes.nullable(),
+            no_day(),
+            no_text(),
+        ));
+    let setting = app_settings::table
+        .filter(app_settings::key.eq(crate::desk::tickets::SETTING_AUTO_ASSIGN))
+        .select((
+            "auto_assign".into_sql::<Text>(),
+            no_int(),
+            no_int(),
+            no_int(),
+            no_day(),
+            app_settings::value.nullable(),
+        ));
+    let rows: Vec<RuleRow> = crate::db::on_backend!(conn, c => hours
+        .union_all(days)
+        .union_all(policy)
+        .union_all(setting)
+        .load(c))?;
+    Ok(rules_of(rows, zone, priority))
+}
+
+fn rules_of(rows: Vec<RuleRow>, zone: chrono_tz::Tz, priority: &str) -> Rules {
+    // The stored holidays are the whole list (seeded with the national ones on first start);
+    // stored business hours replace the default week when there are any.
     let mut calendar = Calendar::default_for(zone);
-    let rows: Vec<(i32, Option<i32>, Option<i32>)> =
-        crate::db::on_backend!(conn, c => business_hours::table.load(c))?;
-    if !rows.is_empty() {
-        calendar.week = [None; 7];
-        for (weekday, open, close) in rows {
-            if let (Some(open), Some(close), Ok(i)) = (open, close, usize::try_from(weekday)) {
-                if i < 7 {
-                    calendar.week[i] = Some(Hours {
-                        open: open as u32,
-                        close: close as u32,
+    calendar.holidays.clear();
+    let (mut week, mut stored_week) = ([None; 7], false);
+    let mut stored_policy = None;
+    let mut auto_assign = false;
+    for (kind, a, b, c, day, text) in rows {
+        match kind.as_str() {
+            "hours" => {
+                stored_week = true;
+                if let (Some(i), Some(open), Some(close)) =
+                    (a.and_then(|w| usize::try_from(w).ok()), b, c)
+                {
+                    if i < 7 {
+                        week[i] = Some(Hours {
+                            open: open as u32,
+                            close: close as u32,
+                        });
+                    }
+                }
+            }
+            "holiday" => calendar.holidays.extend(day),
+            "policy" => {
+                if let (Some(first), Some(next), Some(resolution)) = (a, b, c) {
+                    stored_policy = Some(TargetPolicy {
+                        priority: priority.to_owned(),
+                        first_response_minutes: first,
+                        next_response_minutes: next,
+                        resolution_minutes: resolution,
                     });
                 }
             }
+            _ => auto_assign = text.as_deref() == Some("true"),
         }
     }
-    let days: Vec<NaiveDate> =
-        crate::db::on_backend!(conn, c => holidays::table.select(holidays::holiday_date).load(c))?;
-    calendar.holidays = days.into_iter().collect::<BTreeSet<_>>();
-    Ok(calendar)
+    if stored_week {
+        calendar.week = week;
+    }
+    Rules {
+        calendar,
+        policy: stored_policy.unwrap_or_else(|| default_policy(priority)),
+        auto_assign,
+    }
 }
 
 /// Due times for a ticket opened at `created_at` with `priority`, after `paused_minutes` of
@@ -333,8 +435,9 @@ pub fn recompute(
     priority: &str,
     changes: &mut TicketChanges,
 ) -> QueryResult<()> {
-    let calendar = calendar(conn, zone)?;
-    let policy = policy_for(conn, priority)?;
+    let Rules {
+        calendar, policy, ..
+    } = rules(conn, zone, priority)?;
     let (first, resolution) =
         due_times(&calendar, &policy, ticket.created_at, ticket.paused_minutes);
     changes.first_response_due_at = Some(Some(first));
@@ -363,10 +466,11 @@ pub fn resume(
     let Some(paused_at) = ticket.clock_paused_at else {
         return Ok(());
     };
-    let calendar = calendar(conn, zone)?;
+    let Rules {
+        calendar, policy, ..
+    } = rules(conn, zone, &ticket.priority)?;
     let waited = minutes_between_naive(&calendar, paused_at, now) as i32;
     let paused_minutes = ticket.paused_minutes + waited;
-    let policy = policy_for(conn, &ticket.priority)?;
     let (_, resolution) = due_times(&calendar, &policy, ticket.created_at, paused_minutes);
     changes.clock_paused_at = Some(None);
     changes.paused_minutes = Some(paused_minutes);

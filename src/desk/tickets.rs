@@ -207,9 +207,11 @@ pub fn create_as(
 
     // Read the settings before taking the write lock: SQLite has one writer at a time, so
     // everything done inside the transaction is time every other intake waits.
-    let auto_assign = app_settings::get(conn, SETTING_AUTO_ASSIGN)?.as_deref() == Some("true");
-    let calendar = targets::calendar(conn, mail.settings.timezone)?;
-    let policy = targets::policy_for(conn, priority.as_str())?;
+    let targets::Rules {
+        calendar,
+        policy,
+        auto_assign,
+    } = targets::rules(conn, mail.settings.timezone, priority.as_str())?;
     crate::db::write(conn, |conn| {
         let customer = match (&input.customer_id, &input.customer) {
             (Some(id), _) => customer_db::find(conn, *id)?

@@ -859,5 +859,62 @@ async fn calendar_targets_and_knobs_are_admin_settings(backend: Backend) {
             && bad.body["error"]["fields"]["target_warning_minutes"].is_string()
     );
     assert_eq!(app.get("/api/outbox", Some(&agent)).await.status, 403);
+
+    // What intake and the clock read in one statement is what the admin stored.
+    let added = app
+        .post(
+            "/api/holidays",
+            Some(&admin),
+            json!({ "date": "2026-12-30", "name": "Cuti bersama" }),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{}", added.body);
+    let zone: chrono_tz::Tz = "Asia/Jakarta".parse().unwrap();
+    let stored = |auto: bool| {
+        let mut conn = app.conn();
+        let rules = tanggap::desk::targets::rules(&mut conn, zone, "urgent").unwrap();
+        assert_eq!(rules.auto_assign, auto);
+        assert_eq!(
+            (
+                rules.policy.first_response_minutes,
+                rules.policy.next_response_minutes,
+                rules.policy.resolution_minutes
+            ),
+            (30, 60, 300),
+            "the stored urgent policy"
+        );
+        assert_eq!(rules.policy.priority, "urgent");
+        let week = rules.calendar.week;
+        assert_eq!(week[0].map(|h| (h.open, h.close)), Some((8 * 60, 17 * 60)));
+        assert_eq!(
+            week[6].map(|h| (h.open, h.close)),
+            Some((10 * 60, 14 * 60)),
+            "Sunday opened"
+        );
+        let days = &rules.calendar.holidays;
+        let day = |d: &str| NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap();
+        assert!(days.contains(&day("2026-12-30")) && days.contains(&day("2026-08-17")));
+        assert!(
+            !days.contains(&day("2026-12-31")),
+            "a removed holiday is gone"
+        );
+        let listed = tanggap::desk::targets::holiday_list(&mut conn).unwrap();
+        assert_eq!(days.len(), listed.len());
+        let normal = tanggap::desk::targets::rules(&mut conn, zone, "normal").unwrap();
+        assert_eq!(
+            normal.policy,
+            tanggap::desk::targets::policy_for(&mut conn, "normal").unwrap()
+        );
+    };
+    stored(false);
+    let on = app
+        .patch(
+            "/api/settings",
+            Some(&admin),
+            json!({ "auto_assign": true }),
+        )
+        .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    stored(true);
     let _ = postgres_base_url();
 }
