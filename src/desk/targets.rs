@@ -363,10 +363,9 @@ pub fn rules(conn: &mut DbConnection, zone: chrono_tz::Tz, priority: &str) -> Qu
 }
 
 fn rules_of(rows: Vec<RuleRow>, zone: chrono_tz::Tz, priority: &str) -> Rules {
-    // The stored holidays are the whole list (seeded with the national ones on first start);
-    // stored business hours replace the default week when there are any.
+    // Stored business hours replace the default week when there are any; the holidays are the
+    // stored list (seeded with the national ones on first start).
     let mut calendar = Calendar::default_for(zone);
-    calendar.holidays.clear();
     let (mut week, mut stored_week) = ([None; 7], false);
     let mut stored_policy = None;
     let mut auto_assign = false;
@@ -396,7 +395,8 @@ fn rules_of(rows: Vec<RuleRow>, zone: chrono_tz::Tz, priority: &str) -> Rules {
                     });
                 }
             }
-            _ => auto_assign = text.as_deref() == Some("true"),
+            "auto_assign" => auto_assign = text.as_deref() == Some("true"),
+            _ => {}
         }
     }
     if stored_week {
