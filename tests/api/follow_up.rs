@@ -905,6 +905,19 @@ async fn calendar_targets_and_knobs_are_admin_settings(backend: Backend) {
             normal.policy,
             tanggap::desk::targets::policy_for(&mut conn, "normal").unwrap()
         );
+        // A priority whose stored row is gone falls back to its built-in policy.
+        diesel::delete(
+            tanggap::db::schema::target_policies::table
+                .filter(tanggap::db::schema::target_policies::priority.eq("low")),
+        )
+        .execute(&mut **conn)
+        .unwrap();
+        let low = tanggap::desk::targets::rules(&mut conn, zone, "low").unwrap();
+        let built_in = tanggap::desk::targets::default_policies()
+            .into_iter()
+            .find(|p| p.priority == "low")
+            .unwrap();
+        assert_eq!(low.policy, built_in);
     };
     stored(false);
     let on = app
